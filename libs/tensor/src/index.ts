@@ -1,0 +1,1 @@
+// The curated public surface of @patchwork/tensor.
