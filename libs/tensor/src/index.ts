@@ -1,1 +1,6 @@
 // The curated public surface of @patchwork/tensor.
+import * as tf from '@tensorflow/tfjs';
+
+/** The one tfjs instance every Patchwork lib uses (a second copy would not share backends or kernels). */
+export { tf };
+export * from './safetensors';

@@ -26,3 +26,16 @@ export async function writeFully(handle: FileHandle, bytes: Uint8Array, position
     done += bytesWritten;
   }
 }
+
+/**
+ * Wraps a filesystem error with context. The errno code is read directly rather than through
+ * `instanceof Error`, which fails for errors created in another realm (Jest's sandbox, workers).
+ */
+export function fsError(e: unknown, context: string): PatchworkError {
+  if (e instanceof PatchworkError) return e;
+  const errno = (e as { code?: unknown } | null)?.code;
+  const detail = (e as { message?: unknown } | null)?.message ?? String(e);
+  const code =
+    errno === 'ENOENT' ? 'NOT_FOUND' : errno === 'EACCES' || errno === 'EPERM' ? 'PERMISSION_DENIED' : errno === 'ENOSPC' ? 'RESOURCE_EXHAUSTED' : errno === 'EEXIST' ? 'ALREADY_EXISTS' : 'INTERNAL';
+  return new PatchworkError(code, `${context}: ${String(detail)}`, { cause: e });
+}

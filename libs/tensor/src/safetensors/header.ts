@@ -70,7 +70,7 @@ export function parseHeader(headerBytes: Uint8Array, dataStart: number, dataLeng
   const duplicate = findDuplicateKey(text);
   if (duplicate !== undefined) throw corruptFile(source, `header has a duplicate key ${JSON.stringify(duplicate)}`);
 
-  const metadata: Record<string, string> = {};
+  let metadata: Record<string, string> = {};
   const tensors: TensorInfo[] = [];
   const relative = new Map<TensorInfo, [number, number]>();
   for (const [name, entry] of Object.entries(root)) {
@@ -78,8 +78,9 @@ export function parseHeader(headerBytes: Uint8Array, dataStart: number, dataLeng
       if (!isPlainObject(entry)) throw corruptFile(source, `__metadata__ must be an object of strings, got ${describe(entry)}`);
       for (const [key, value] of Object.entries(entry)) {
         if (typeof value !== 'string') throw corruptFile(source, `__metadata__.${key} must be a string, got ${describe(value)}`);
-        metadata[key] = value;
       }
+      // fromEntries defines own properties, so a `__proto__` key stays data.
+      metadata = Object.fromEntries(Object.entries(entry)) as Record<string, string>;
       continue;
     }
     const where = `tensor ${JSON.stringify(name)}`;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { PatchworkError } from '@patchwork/errors';
 import { open, type FileHandle } from 'node:fs/promises';
 import { decodeToFloat32 } from './codec';
-import { readExactly } from './file-io';
+import { fsError, readExactly } from './file-io';
 import { ParsedHeader, TensorInfo, parseHeader, parseHeaderLength } from './header';
 import { bytesToTensor } from './to-tensor';
 
@@ -32,11 +32,12 @@ export class SafetensorsFile {
     try {
       handle = await open(path, 'r');
     } catch (e) {
-      const err = PatchworkError.from(e);
-      throw new PatchworkError(err.code, `cannot open safetensors file ${path}: ${(e as Error).message}`, { cause: e });
+      throw fsError(e, `cannot open safetensors file ${path}`);
     }
     try {
-      const { size } = await handle.stat();
+      const stat = await handle.stat();
+      if (!stat.isFile()) throw new PatchworkError('INVALID_ARGUMENT', `${path} is not a regular file`);
+      const size = stat.size;
       const prefix = size >= 8 ? await readExactly(handle, 0, 8, path) : new Uint8Array(8);
       const headerLength = parseHeaderLength(prefix, size, path);
       const headerBytes = await readExactly(handle, 8, headerLength, path);
@@ -45,7 +46,7 @@ export class SafetensorsFile {
       return new SafetensorsFile(path, handle, header);
     } catch (e) {
       await handle.close();
-      throw PatchworkError.from(e);
+      throw fsError(e, `cannot read safetensors file ${path}`);
     }
   }
 

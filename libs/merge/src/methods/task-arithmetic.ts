@@ -1,0 +1,33 @@
+import { MergeMethod, boolean01, finite } from './merge-method';
+
+/**
+ * Task arithmetic (Ilharco et al.): base + lambda * sum_i w_i (theta_i - base), optionally divided
+ * by sum_i w_i, as mergekit's `task_arithmetic` (normalize off by default).
+ */
+export const taskArithmetic: MergeMethod = {
+  name: 'task_arithmetic',
+  requiresBase: true,
+  parameters: [
+    { name: 'weight', scope: 'model', check: finite, description: 'scale of this model\'s task vector' },
+    { name: 'lambda', scope: 'global', default: 1, check: finite, description: 'scale of the summed task vector' },
+    { name: 'normalize', scope: 'global', default: 0, check: boolean01, description: 'divide by the sum of weights' },
+  ],
+  validate(modelParameters, parameters) {
+    const total = modelParameters.reduce((sum, p) => sum + p['weight'], 0);
+    return parameters['normalize'] === 1 && Math.abs(total) < 1e-12 ? ['weights sum to zero, so normalize would divide by zero'] : [];
+  },
+  merge({ base, models, modelParameters, parameters }) {
+    if (!base) throw new Error('task_arithmetic needs a base tensor');
+    const delta = new Float32Array(base.length);
+    let total = 0;
+    models.forEach((values, i) => {
+      const w = modelParameters[i]['weight'];
+      total += w;
+      for (let j = 0; j < delta.length; j++) delta[j] += w * (values[j] - base[j]);
+    });
+    const scale = parameters['lambda'] / (parameters['normalize'] === 1 ? total : 1);
+    const out = new Float32Array(base.length);
+    for (let j = 0; j < out.length; j++) out[j] = base[j] + scale * delta[j];
+    return out;
+  },
+};

@@ -1,0 +1,16 @@
+export type { DType } from './dtype';
+export { DTYPES, dtypeByteSize, isDType, isFloatDType } from './dtype';
+export { decodeToFloat32, encodeFloat32 } from './codec';
+export type { TensorInfo } from './header';
+export { MAX_HEADER_BYTES } from './header';
+export type { TensorSpec } from './layout';
+export { SafetensorsFile } from './reader';
+export { SafetensorsWriter } from './writer';
+export type { TensorValues } from './encode-values';
+export { encodeValues } from './encode-values';
+export type { TensorData } from './write-file';
+export { writeSafetensors } from './write-file';
+export type { CheckpointOptions } from './checkpoint';
+export { Checkpoint } from './checkpoint';
+export type { ShardedCheckpointOptions, TensorProducer } from './sharded-writer';
+export { planShards, writeShardedCheckpoint } from './sharded-writer';
