@@ -87,7 +87,17 @@ describe('merge end to end', () => {
     expect(err.code).toBe('INVALID_ARGUMENT');
     expect(err.message).toContain('shape [3] differs');
     expect(err.message).toContain('missing tensor y');
-    expect(err.message).toContain('tensor(s) that base_model lacks: z');
+    expect(err.message).not.toContain('z');
+  });
+
+  it('merges the reference\'s tensors and warns about extras other inputs carry', async () => {
+    await model('base', { x: [1, 2] });
+    await model('a', { x: [3, 4], lm_head: [9] });
+    const config = parseMergeYaml(`merge_method: task_arithmetic\nbase_model: base\nmodels:\n  - {model: a, parameters: {weight: 1}}\n`, root);
+    const plan = await planMerge(config, resolve);
+    expect(plan.warnings).toEqual(['models[0]: 1 tensor(s) that base_model lacks are not merged: lm_head']);
+    expect(plan.tensors.map((t) => t.spec.name)).toEqual(['x']);
+    await plan.close();
   });
 
   it('refuses bad parameters, naming each', async () => {

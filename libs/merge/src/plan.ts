@@ -22,6 +22,8 @@ export interface MergePlan {
   modelParameters: Record<string, number>[];
   parameters: Record<string, number>;
   tensors: PlannedTensor[];
+  /** Things worth telling the user that do not stop the merge (tensors only some inputs have). */
+  warnings: string[];
   close(): Promise<void>;
 }
 
@@ -128,9 +130,12 @@ export async function planMerge(config: MergeConfig, resolve: ModelResolver): Pr
       const dtype = merged && config.outDtype ? OUT_DTYPE[config.outDtype] : info.dtype;
       tensors.push({ spec: { name, dtype, shape: info.shape }, merged });
     }
+    // Like mergekit, the output has the reference's tensors; extras (a tied lm_head saved twice,
+    // say) are left out, and said so.
+    const warnings: string[] = [];
     for (const { ckpt, field } of inputs) {
       const extra = ckpt.names().filter((n) => !reference.has(n));
-      if (extra.length > 0) problems.add(field, `${extra.length} tensor(s) that ${referenceField} lacks: ${extra.slice(0, MAX_LISTED).join(', ')}${extra.length > MAX_LISTED ? ', ...' : ''}`);
+      if (extra.length > 0) warnings.push(`${field}: ${extra.length} tensor(s) that ${referenceField} lacks are not merged: ${extra.slice(0, MAX_LISTED).join(', ')}${extra.length > MAX_LISTED ? ', ...' : ''}`);
     }
     if (tensors.length === 0) problems.add(referenceField, 'holds no tensors');
     problems.throwIfAny();
@@ -142,6 +147,7 @@ export async function planMerge(config: MergeConfig, resolve: ModelResolver): Pr
       modelParameters,
       parameters,
       tensors,
+      warnings,
       close: closeAll,
     };
   } catch (err) {

@@ -1,0 +1,113 @@
+import { promises as fs } from 'node:fs';
+import { loadPackageDefinition } from '@patchwork/contracts';
+import type { PlatformConfig } from '../config';
+import { createEmbeddedFabric, createNatsFabric } from '../fabric';
+import { JobWorker } from '../jobs';
+import { startGrpcServer } from '../grpc';
+import { createLogger, createMetrics, Logger, startMetricsServer } from '../observability';
+import type { Fabric } from '../ports';
+import { ArtifactsService, ARTIFACTS_GRPC_NAME, artifactsServiceImplementation } from './artifacts-service';
+import { JobsService, JOBS_GRPC_NAME, jobsServiceImplementation } from './jobs-service';
+import { createRuntime, Runtime, ServiceModule } from './runtime';
+
+export interface ServeOptions {
+  config: PlatformConfig;
+  modules: ServiceModule[];
+  logger?: Logger;
+  /** Injected fabric (tests); otherwise NATS when configured, else embedded. */
+  fabric?: Fabric;
+  /** Install SIGTERM/SIGINT handlers that shut the process down gracefully. */
+  handleSignals?: boolean;
+  /** Extra fields for the health/log line (the tensor backend, say). */
+  describe?: Record<string, unknown>;
+}
+
+export interface RunningPlatform {
+  /** The bound gRPC port (useful when configured as 0). */
+  port: number;
+  metricsPort?: number;
+  runtime: Runtime;
+  /** NOT_SERVING, stop workers (running jobs go back to the queue), drain calls, close the fabric. */
+  close(): Promise<void>;
+}
+
+async function openFabric(config: PlatformConfig, logger: Logger): Promise<Fabric> {
+  const queue = { ackWaitMs: config.ackWaitMs, maxDeliver: config.maxDeliver };
+  if (config.natsServers.length > 0) {
+    logger.info({ servers: config.natsServers, prefix: config.natsPrefix }, 'connecting to NATS');
+    return createNatsFabric({ servers: config.natsServers, token: config.natsToken, prefix: config.natsPrefix, queue, name: 'patchwork' });
+  }
+  logger.info({ dataDir: config.dataDir }, 'no NATS_URL: using the embedded fabric (in-process queue, bus and KV; blobs on local disk)');
+  return createEmbeddedFabric({ dataDir: config.dataDir, queue });
+}
+
+/** Boots one process hosting the given services (all five in the embedded default). */
+export async function serve(options: ServeOptions): Promise<RunningPlatform> {
+  const { config, modules } = options;
+  const logger = options.logger ?? createLogger({ level: config.logLevel as never, service: modules.map((m) => m.name).join(',') || 'patchwork' });
+  await fs.mkdir(config.dataDir, { recursive: true });
+  const fabric = options.fabric ?? (await openFabric(config, logger));
+  const runtime = await createRuntime(config, fabric, logger);
+  const metrics = createMetrics({});
+  const tls = config.tls
+    ? {
+        cert: await fs.readFile(config.tls.certFile),
+        key: await fs.readFile(config.tls.keyFile),
+        ca: config.tls.caFile ? await fs.readFile(config.tls.caFile) : undefined,
+      }
+    : undefined;
+  const server = await startGrpcServer({
+    host: config.grpcHost,
+    port: config.grpcPort,
+    services: [
+      ...modules.map((m) => ({ name: m.grpcName, definition: m.definition, implementation: m.implementation(runtime) })),
+      { name: JOBS_GRPC_NAME, definition: JobsService, implementation: jobsServiceImplementation(runtime) },
+      { name: ARTIFACTS_GRPC_NAME, definition: ArtifactsService, implementation: artifactsServiceImplementation(runtime) },
+    ],
+    reflection: config.reflection ? { packageDefinition: loadPackageDefinition() } : false,
+    auth: config.authToken ? { token: config.authToken } : undefined,
+    tls,
+    logger,
+    metrics,
+    shutdown: { graceMs: config.shutdownGraceMs, handleSignals: options.handleSignals ?? false },
+  });
+
+  const workers: JobWorker[] = [];
+  if (config.workers) {
+    for (const module of modules) {
+      const handlers = module.handlers(runtime);
+      if (Object.keys(handlers).length === 0) continue;
+      const worker = new JobWorker({
+        service: module.name,
+        records: runtime.jobRecords,
+        queue: fabric.queue,
+        bus: fabric.bus,
+        handlers,
+        logger: logger.child({ worker: module.name }),
+        concurrency: config.workerConcurrency,
+        heartbeatMs: Math.max(250, Math.floor(config.ackWaitMs / 3)),
+        maxDeliver: config.maxDeliver,
+      });
+      await worker.start();
+      workers.push(worker);
+    }
+  }
+  const metricsServer = config.metricsPort !== undefined ? await startMetricsServer({ port: config.metricsPort, host: config.grpcHost, metrics }) : undefined;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await server.shutdown('close');
+      await metricsServer?.close();
+      if (!options.fabric) await fabric.close();
+    })());
+  // Workers stop first so their running jobs go back to the queue before connections close.
+  server.onShutdown(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+  });
+  logger.info(
+    { port: server.port, services: modules.map((m) => m.name), fabric: fabric.kind, workers: workers.length, ...options.describe },
+    'patchwork serving',
+  );
+  return { port: server.port, metricsPort: metricsServer?.port, runtime, close };
+}

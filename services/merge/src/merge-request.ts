@@ -1,0 +1,56 @@
+import { ViolationCollector } from '@patchwork/errors';
+import { MergeSpec, SubmitMergeRequest } from '@patchwork/contracts';
+import { MergeConfig, OUTPUT_DTYPES, OutputDType } from '@patchwork/merge';
+import { modelSourceToRef } from '@patchwork/platform';
+
+const MAX_MODELS = 64;
+
+function dtype(value: string, field: string, problems: ViolationCollector): OutputDType | undefined {
+  if (value === '') return undefined;
+  if ((OUTPUT_DTYPES as readonly string[]).includes(value)) return value as OutputDType;
+  problems.add(field, `unknown dtype ${JSON.stringify(value)} (expected ${OUTPUT_DTYPES.join(', ')})`);
+  return undefined;
+}
+
+function collect(problems: ViolationCollector, fn: () => string): string | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    const violations = (err as { violations?: { field: string; description: string }[] }).violations ?? [];
+    for (const v of violations) problems.add(v.field, v.description);
+    if (violations.length === 0) problems.add('spec', (err as Error).message);
+    return undefined;
+  }
+}
+
+/** Checks a SubmitMerge request's shape and turns its spec into the library's config. */
+export function mergeConfigFromRequest(request: SubmitMergeRequest): MergeConfig {
+  const problems = new ViolationCollector();
+  if (!request.requestId) problems.add('request_id', 'required (it is the idempotency key)');
+  const spec: MergeSpec | undefined = request.spec;
+  if (!spec) {
+    problems.add('spec', 'required');
+    problems.throwIfAny();
+  }
+  const s = spec as MergeSpec;
+  if (!s.mergeMethod) problems.add('spec.merge_method', 'required');
+  if (s.models.length === 0) problems.add('spec.models', 'at least one model is required');
+  if (s.models.length > MAX_MODELS) problems.add('spec.models', `at most ${MAX_MODELS} models`);
+  const models = s.models.map((entry, i) => {
+    const field = `spec.models[${i}]`;
+    for (const [name, value] of Object.entries(entry.parameters)) if (!Number.isFinite(value)) problems.add(`${field}.parameters.${name}`, 'must be finite');
+    return { model: collect(problems, () => modelSourceToRef(entry.model, `${field}.model`)) ?? '', parameters: { ...entry.parameters } };
+  });
+  for (const [name, value] of Object.entries(s.parameters)) if (!Number.isFinite(value)) problems.add(`spec.parameters.${name}`, 'must be finite');
+  const baseModel = s.baseModel?.source ? collect(problems, () => modelSourceToRef(s.baseModel, 'spec.base_model')) : undefined;
+  const config: MergeConfig = {
+    mergeMethod: s.mergeMethod,
+    baseModel,
+    models,
+    parameters: { ...s.parameters },
+    dtype: dtype(s.dtype, 'spec.dtype', problems),
+    outDtype: dtype(s.outDtype, 'spec.out_dtype', problems),
+  };
+  problems.throwIfAny();
+  return config;
+}

@@ -1,0 +1,36 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { executeMerge, parseMergeYaml, planMerge } from '@patchwork/merge';
+import { ProgressLine } from '../progress';
+
+export interface MergeCommandOptions {
+  config: string;
+  out: string;
+  maxShardBytes?: number;
+}
+
+/** Reads a mergekit-style YAML recipe; relative model paths are taken from the file's directory. */
+export async function readMergeConfigFile(file: string) {
+  const text = await fs.readFile(file, 'utf8');
+  return parseMergeYaml(text, path.dirname(path.resolve(file)));
+}
+
+/** Runs a merge in this process, straight from local checkpoints to `out`. */
+export async function mergeLocal(options: MergeCommandOptions): Promise<void> {
+  const config = await readMergeConfigFile(options.config);
+  const plan = await planMerge(config, async (ref) => ref);
+  const progress = new ProgressLine();
+  const started = Date.now();
+  for (const warning of plan.warnings) process.stderr.write(`patchwork: warning: ${warning}\n`);
+  try {
+    const summary = await executeMerge(plan, {
+      outDir: path.resolve(options.out),
+      maxShardBytes: options.maxShardBytes,
+      onProgress: (p) => progress.update('merge', p.done / p.total, `${p.done}/${p.total} ${p.tensor}`),
+    });
+    const seconds = (Date.now() - started) / 1000;
+    progress.done(`merged ${summary.tensors} tensors (${(summary.bytesRead / 1e6).toFixed(1)} MB read) in ${seconds.toFixed(1)} s -> ${path.resolve(options.out)}`);
+  } finally {
+    await plan.close();
+  }
+}

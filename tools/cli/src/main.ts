@@ -1,0 +1,81 @@
+import { Command, CommanderError } from 'commander';
+import { PatchworkError } from '@patchwork/errors';
+import { exitCodeFor } from './exit-codes';
+
+// Commands load their modules when they run, so a local merge never loads gRPC, NATS or tfjs.
+const commands = {
+  mergeLocal: () => require('./commands/merge-local') as typeof import('./commands/merge-local'),
+  mergeRemote: () => require('./commands/merge-remote') as typeof import('./commands/merge-remote'),
+  serve: () => require('./commands/serve') as typeof import('./commands/serve'),
+};
+
+function parsePositiveInt(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new PatchworkError('INVALID_ARGUMENT', `${name}: must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Builds the command tree; actions record their exit code in `result`. */
+function program(env: NodeJS.ProcessEnv, result: { code: number }): Command {
+  const root = new Command('patchwork')
+    .description('Patchwork: compress, train, merge, evaluate and retrieve model patches')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  root
+    .command('serve')
+    .description('run Patchwork services in this process (all five by default; embedded fabric unless NATS_URL is set)')
+    .option('--only <services>', 'comma-separated subset: compress,train,merge,evaluate,retrieve')
+    .option('--host <host>', 'gRPC bind address (PATCHWORK_GRPC_HOST, default 127.0.0.1)')
+    .option('--port <port>', 'gRPC port (PATCHWORK_GRPC_PORT, default 50051)')
+    .option('--data-dir <dir>', 'local state (PATCHWORK_DATA_DIR, default ~/.patchwork)')
+    .option('--nats <urls>', 'NATS servers, comma-separated (NATS_URL)')
+    .option('--metrics-port <port>', 'Prometheus /metrics port (PATCHWORK_METRICS_PORT)')
+    .option('--no-workers', 'serve the API only; run no job workers')
+    .action(async (flags) => {
+      result.code = await commands.serve().serveCommand({ ...flags, noWorkers: flags.workers === false }, env);
+    });
+
+  root
+    .command('merge')
+    .description('merge checkpoints from a mergekit-style YAML recipe')
+    .requiredOption('--config <file>', 'merge recipe (merge_method, base_model, models[].parameters, parameters, out_dtype)')
+    .requiredOption('--out <dir>', 'output directory (Hugging Face layout)')
+    .option('--remote <host:port>', 'run through the gRPC services instead of in this process')
+    .option('--token <token>', 'bearer token for --remote (PATCHWORK_AUTH_TOKEN)')
+    .option('--tls-ca <file>', 'CA bundle for a TLS --remote')
+    .option('--request-id <id>', 'idempotency key for --remote (default: random)')
+    .option('--max-shard-bytes <n>', 'largest output shard in bytes (local runs)')
+    .action(async (flags) => {
+      const options = {
+        config: flags.config as string,
+        out: flags.out as string,
+        maxShardBytes: flags.maxShardBytes ? parsePositiveInt(flags.maxShardBytes, '--max-shard-bytes') : undefined,
+        requestId: flags.requestId as string | undefined,
+      };
+      if (flags.remote) {
+        await commands.mergeRemote().mergeRemote(options, { address: flags.remote, token: flags.token ?? env['PATCHWORK_AUTH_TOKEN'], tlsCaFile: flags.tlsCa });
+      } else {
+        await commands.mergeLocal().mergeLocal(options);
+      }
+    });
+
+  return root;
+}
+
+/** Runs the CLI; resolves to the process exit code (2 for bad input, 1 for other failures). */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const result = { code: 0 };
+  try {
+    await program(env, result).parseAsync(argv);
+    return result.code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    const error = PatchworkError.from(err);
+    process.stderr.write(`patchwork: ${error.code}: ${error.message}\n`);
+    return exitCodeFor(error);
+  }
+}
