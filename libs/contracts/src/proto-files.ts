@@ -1,8 +1,20 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as protoLoader from '@grpc/proto-loader';
 
-/** The directory holding `patchwork/v1/*.proto` (the import root). */
-export const PROTO_ROOT = path.resolve(__dirname, '../../../proto');
+/**
+ * The directory holding `patchwork/v1/*.proto` (the import root): the nearest `proto/` above this
+ * file, which works from the sources and from a bundle alike.
+ */
+function findProtoRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'proto');
+    if (existsSync(path.join(candidate, 'patchwork', 'v1', 'common.proto'))) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`no proto/patchwork/v1 directory above ${start}`);
+  }
+}
+
+export const PROTO_ROOT = findProtoRoot(__dirname);
 
 export const PROTO_FILES = [
   'patchwork/v1/common.proto',

@@ -14,6 +14,8 @@ describe('PatchworkError', () => {
     expect(PatchworkError.from(enoent).code).toBe('NOT_FOUND');
     const abort = Object.assign(new Error('stop'), { name: 'AbortError' });
     expect(PatchworkError.from(abort).code).toBe('CANCELLED');
+    const foreign = { name: 'Error', message: 'no such file', code: 'ENOENT' };
+    expect(PatchworkError.from(foreign).code).toBe('NOT_FOUND');
   });
 
   it('is recognised by instanceof through its brand, and retryability follows the code', () => {

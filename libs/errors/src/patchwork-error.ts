@@ -15,6 +15,10 @@ export interface PatchworkErrorOptions {
 
 const BRAND = Symbol.for('patchwork.PatchworkError');
 
+function isErrorLike(value: unknown): value is Error {
+  return value instanceof Error || (typeof value === 'object' && value !== null && typeof (value as Error).message === 'string' && typeof (value as Error).name === 'string');
+}
+
 /**
  * The one error class of Patchwork. `instanceof` is made to work across duplicated module copies
  * (Jest module registries, bundles) through a global symbol brand.
@@ -33,14 +37,15 @@ export class PatchworkError extends Error {
     Object.defineProperty(this, BRAND, { value: true });
   }
 
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 
   /** Normalises anything thrown into a PatchworkError, keeping the original as `cause`. */
   static from(value: unknown): PatchworkError {
     if (value instanceof PatchworkError) return value;
-    if (value instanceof Error) {
+    // Duck-typed: errors from another realm (Node's fs errors inside Jest's VM) fail `instanceof Error`.
+    if (isErrorLike(value)) {
       if (value.name === 'AbortError') return new PatchworkError('CANCELLED', value.message || 'operation cancelled', { cause: value });
       const code = (value as { code?: unknown }).code;
       if (code === 'ENOENT') return new PatchworkError('NOT_FOUND', value.message, { cause: value });

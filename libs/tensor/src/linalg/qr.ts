@@ -71,11 +71,12 @@ export function qrColumnMajor(
     const top = Math.min(c + 1, p);
     for (let i = 0; i < top; i++) r[i + c * p] = work[i + c * rows];
   }
+  // Subtraction from zero rather than unary minus, so no -0 entries appear in the factors.
   for (let i = 0; i < p; i++) {
     if (r[i + i * p] >= 0) continue;
-    for (let c = i; c < cols; c++) r[i + c * p] = -r[i + c * p];
+    for (let c = i; c < cols; c++) r[i + c * p] = 0 - r[i + c * p];
     if (i < qColumns) {
-      for (let k = 0; k < rows; k++) q[i * rows + k] = -q[i * rows + k];
+      for (let k = 0; k < rows; k++) q[i * rows + k] = 0 - q[i * rows + k];
     }
   }
   return { q, r };

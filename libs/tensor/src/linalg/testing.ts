@@ -2,6 +2,7 @@
  * Spec-only helpers (not exported from the package): random matrices with a prescribed spectrum,
  * so that tests know the exact singular values they expect.
  */
+import fc from 'fast-check';
 import { matmul } from './dense';
 import { qr } from './qr';
 import { SeededRandom } from './rng';
@@ -48,4 +49,40 @@ export function reconstruct(u: ArrayLike<number>, s: ArrayLike<number>, v: Array
     }
   }
   return out;
+}
+
+/** Values with many ties, both zeros, infinities and denormals, as float32. */
+export const float32Values = (maxLength = 300) =>
+  fc
+    .array(
+      fc.oneof(
+        fc.float({ noNaN: true }),
+        fc.constantFrom(0, -0, 1, -1, 2.5, -2.5, Infinity, -Infinity, 1e-45, -1e-45),
+      ),
+      { minLength: 1, maxLength },
+    )
+    .map((xs) => Float32Array.from(xs));
+
+export function sortedAscending(values: Float32Array, abs: boolean): Float32Array {
+  // TypedArray sort orders -0 before +0, i.e. IEEE totalOrder on non-NaN values.
+  return (abs ? values.map(Math.abs) : values.slice()).sort();
+}
+
+/** Splits values into consecutive chunks at the given cut points (each cut taken modulo length). */
+export function chunked(values: Float32Array, cuts: number[]): Float32Array[] {
+  const points = [...new Set(cuts.map((c) => c % (values.length + 1)))].sort((a, b) => a - b);
+  const chunks: Float32Array[] = [];
+  let start = 0;
+  for (const p of [...points, values.length]) {
+    chunks.push(values.subarray(start, p));
+    start = p;
+  }
+  return chunks;
+}
+
+/** A factory source whose every pass is an async generator (the shape a file reader has). */
+export function asyncFactory(chunks: Float32Array[]): () => AsyncIterable<Float32Array> {
+  return async function* () {
+    for (const c of chunks) yield c;
+  };
 }

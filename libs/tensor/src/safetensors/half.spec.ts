@@ -83,6 +83,15 @@ describe('binary16', () => {
       { numRuns: 20000 },
     );
     fc.assert(fc.property(subnormalHalfRange, (x) => float32BitsToHalf(float32Bits(x)) === referenceHalf(x)), { numRuns: 5000 });
+    // Exact ties (and their neighbours) are rare among random patterns, so they get their own run.
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0x7ffff }), fc.constantFrom(0x1000, 0x0fff, 0x1001), (high, low) => {
+        const bits = ((high << 13) | low) >>> 0;
+        const x = bitsToFloat32(bits);
+        return Number.isNaN(x) || float32BitsToHalf(bits) === referenceHalf(x);
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it('handles ties, overflow and underflow at the edges', () => {
@@ -108,11 +117,20 @@ describe('bfloat16', () => {
       }),
       { numRuns: 20000 },
     );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(0x8000, 0x7fff, 0x8001), (high, low) => {
+        const bits = ((high << 16) | low) >>> 0;
+        const want = referenceBfloat16(bits);
+        return want === -1 || float32BitsToBfloat16(bits) === want;
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it('keeps subnormals, signed zero and infinities', () => {
     expect(float32BitsToBfloat16(0x00010000)).toBe(0x0001);
     expect(float32BitsToBfloat16(0x00018000)).toBe(0x0002); // tie, odd goes up
+    expect(float32BitsToBfloat16(0x3f808000)).toBe(0x3f80); // tie, even stays down
     expect(float32BitsToBfloat16(0x80000000)).toBe(0x8000);
     expect(float32BitsToBfloat16(0x7f800000)).toBe(0x7f80);
     expect(float32BitsToBfloat16(0x7f7fffff)).toBe(0x7f80); // max float rounds up to Inf

@@ -39,8 +39,12 @@ export function float32BitsToHalf(bits: number): number {
     if (exponent === 0) return sign;
     return sign | shiftRoundEven(mantissa | 0x800000, 14 - halfExponent);
   }
-  // A carry out of the mantissa rolls into the exponent, and past the largest finite value into Inf.
-  return sign | shiftRoundEven((halfExponent << 23) | mantissa, 13);
+  // The common case, inlined with integer ops (hot loop). A carry out of the mantissa rolls into
+  // the exponent, and past the largest finite value into Inf.
+  const value = (halfExponent << 23) | mantissa;
+  const rest = value & 0x1fff;
+  const rounded = value >>> 13;
+  return sign | (rest > 0x1000 || (rest === 0x1000 && (rounded & 1) === 1) ? rounded + 1 : rounded);
 }
 
 /** IEEE binary16 bit pattern -> float32 value (exact: every half is representable). */

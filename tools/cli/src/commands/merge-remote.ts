@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { ArtifactKind, ModelSource, SubmitMergeRequest } from '@patchwork/contracts';
 import { PatchworkError } from '@patchwork/errors';
 import { ProgressLine } from '../progress';
-import { callUnary, connectRemote, RemoteOptions } from '../remote/connection';
+import { callUnary } from '@patchwork/platform';
+import { connectRemote, RemoteOptions } from '../remote/connection';
 import { downloadBundle, uploadDirectory } from '../remote/transfer';
 import { watchJob } from '../remote/watch';
 import { MergeCommandOptions, readMergeConfigFile } from './merge-local';
@@ -38,7 +39,7 @@ export async function mergeRemote(options: MergeCommandOptions & { requestId?: s
       },
       labels: {},
     };
-    const submitted = await callUnary(remote, remote.merge.submitMerge.bind(remote.merge), request);
+    const submitted = await callUnary(remote.merge, 'submitMerge', request);
     const jobId = submitted.job?.id;
     if (!jobId) throw new PatchworkError('INTERNAL', 'SubmitMerge returned no job');
     const done = await watchJob(remote, jobId, (job) => progress.update(job.progress?.stage || 'queued', job.progress?.fraction ?? 0, job.progress?.message ?? ''));

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import * as grpc from '@grpc/grpc-js';
 import { ArtifactsClient, JobsClient, MergeClient } from '@patchwork/contracts';
-import { fromServiceError } from '@patchwork/platform';
+import { createGrpcClient, GrpcClientOptions } from '@patchwork/platform';
 
 export interface RemoteOptions {
   /** host:port of any Patchwork service process. */
@@ -9,52 +8,36 @@ export interface RemoteOptions {
   token?: string;
   /** PEM CA bundle; when set the connection uses TLS. */
   tlsCaFile?: string;
-  /** Deadline for unary calls. */
+  /** Deadline of unary calls. */
   deadlineMs?: number;
 }
 
-/** gRPC clients for the services the CLI drives remotely, sharing one channel. */
+/** gRPC clients for the services the CLI drives remotely. */
 export interface Remote {
   merge: MergeClient;
   jobs: JobsClient;
   artifacts: ArtifactsClient;
-  metadata(): grpc.Metadata;
-  deadline(): Date;
   close(): void;
 }
 
 export function connectRemote(options: RemoteOptions): Remote {
-  const credentials = options.tlsCaFile ? grpc.credentials.createSsl(readFileSync(options.tlsCaFile)) : grpc.credentials.createInsecure();
-  const channelOptions = { 'grpc.max_receive_message_length': 4 * 1024 * 1024 };
-  const merge = new MergeClient(options.address, credentials, channelOptions);
-  const shared = { channelOverride: merge.getChannel() } as grpc.ClientOptions;
-  const jobs = new JobsClient(options.address, credentials, shared);
-  const artifacts = new ArtifactsClient(options.address, credentials, shared);
-  const deadlineMs = options.deadlineMs ?? 60_000;
+  const client: GrpcClientOptions = {
+    address: options.address,
+    token: options.token,
+    tls: options.tlsCaFile ? { ca: readFileSync(options.tlsCaFile) } : undefined,
+    deadlineMs: options.deadlineMs ?? 60_000,
+  };
+  const merge = createGrpcClient(MergeClient, client);
+  const jobs = createGrpcClient(JobsClient, client);
+  const artifacts = createGrpcClient(ArtifactsClient, client);
   return {
     merge,
     jobs,
     artifacts,
-    metadata: () => {
-      const md = new grpc.Metadata();
-      if (options.token) md.set('authorization', `Bearer ${options.token}`);
-      return md;
+    close: () => {
+      merge.close();
+      jobs.close();
+      artifacts.close();
     },
-    deadline: () => new Date(Date.now() + deadlineMs),
-    close: () => merge.close(),
   };
-}
-
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: grpc.Metadata,
-  options: Partial<grpc.CallOptions>,
-  callback: (err: grpc.ServiceError | null, response: Res) => void,
-) => grpc.ClientUnaryCall;
-
-/** Calls a unary method with the remote's token and deadline; gRPC errors become PatchworkErrors. */
-export function callUnary<Req, Res>(remote: Remote, method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method(request, remote.metadata(), { deadline: remote.deadline() }, (err, response) => (err ? reject(fromServiceError(err)) : resolve(response)));
-  });
 }

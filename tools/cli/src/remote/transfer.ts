@@ -1,12 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { ArtifactKind, ArtifactRecord, ArtifactRef, DownloadChunk, UploadChunk } from '@patchwork/contracts';
+import { ArtifactKind, ArtifactRecord, ArtifactRef, UploadChunk } from '@patchwork/contracts';
 import { PatchworkError } from '@patchwork/errors';
-import { fromServiceError, resolveInside } from '@patchwork/platform';
-import { callUnary, Remote } from './connection';
+import { callClientStream, callServerStream, callUnary, resolveInside } from '@patchwork/platform';
+import { Remote } from './connection';
 
 const CHUNK = 1 << 20;
+/** Transfers stream for as long as they need; progress, not a deadline, bounds them. */
+const NO_DEADLINE = { deadline: Infinity };
 
 async function sha256Of(file: string): Promise<{ digest: string; size: number }> {
   const hash = createHash('sha256');
@@ -18,22 +20,15 @@ async function sha256Of(file: string): Promise<{ digest: string; size: number }>
   return { digest: hash.digest('hex'), size };
 }
 
+async function* uploadChunks(file: string, digest: string, size: number): AsyncGenerator<UploadChunk> {
+  yield { part: { $case: 'header', value: { size, sha256: digest } } };
+  for await (const data of createReadStream(file, { highWaterMark: CHUNK })) yield { part: { $case: 'data', value: data as Buffer } };
+}
+
 /** Streams one file to the store: header (size, sha256), then 1 MiB chunks with backpressure. */
 export async function uploadFile(remote: Remote, file: string): Promise<ArtifactRef> {
   const { digest, size } = await sha256Of(file);
-  return new Promise<ArtifactRef>((resolve, reject) => {
-    const call = remote.artifacts.upload(remote.metadata(), (err, response) => (err ? reject(fromServiceError(err)) : resolve(response)));
-    const send = async () => {
-      const write = (chunk: UploadChunk) => new Promise<void>((ok) => (call.write(chunk) ? ok() : call.once('drain', ok)));
-      await write({ part: { $case: 'header', value: { size, sha256: digest } } });
-      for await (const data of createReadStream(file, { highWaterMark: CHUNK })) await write({ part: { $case: 'data', value: data as Buffer } });
-      call.end();
-    };
-    send().catch((err) => {
-      call.cancel();
-      reject(err);
-    });
-  });
+  return callClientStream(remote.artifacts, 'upload', uploadChunks(file, digest, size), NO_DEADLINE);
 }
 
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
@@ -55,32 +50,28 @@ export async function uploadDirectory(remote: Remote, dir: string, kind: Artifac
     files.push({ path: rel, digest: ref.digest, size: ref.size });
   }
   if (files.length === 0) throw new PatchworkError('INVALID_ARGUMENT', `${dir} holds no files`);
-  return callUnary(remote, remote.artifacts.createBundle.bind(remote.artifacts), { files, kind, format, labels: {} });
+  return callUnary(remote.artifacts, 'createBundle', { files, kind, format, labels: {} });
 }
 
+/** Writes one blob to `destination` atomically, verifying size and sha256. */
 async function downloadBlob(remote: Remote, digest: string, destination: string): Promise<void> {
   const temp = `${destination}.${randomUUID()}.part`;
   const handle = await fs.open(temp, 'wx');
   const hash = createHash('sha256');
   try {
-    const stream = remote.artifacts.download({ digest }, remote.metadata());
-    let header: { size: number; sha256: string } | undefined;
+    let announced: number | undefined;
     let received = 0;
-    try {
-      for await (const chunk of stream as AsyncIterable<DownloadChunk>) {
-        const part = chunk.part;
-        if (part?.$case === 'header') header = part.value;
-        else if (part?.$case === 'data') {
-          hash.update(part.value);
-          received += part.value.length;
-          await handle.write(part.value);
-        }
+    for await (const chunk of callServerStream(remote.artifacts, 'download', { digest }, NO_DEADLINE)) {
+      const part = chunk.part;
+      if (part?.$case === 'header') announced = part.value.size;
+      else if (part?.$case === 'data') {
+        hash.update(part.value);
+        received += part.value.length;
+        await handle.write(part.value);
       }
-    } catch (err) {
-      throw fromServiceError(err);
     }
     const actual = hash.digest('hex');
-    if (!header || received !== header.size || actual !== digest) {
+    if (received !== announced || actual !== digest) {
       throw new PatchworkError('DATA_LOSS', `download of ${digest} is corrupt (got ${received} bytes with sha256 ${actual})`);
     }
     await handle.sync();
@@ -94,7 +85,7 @@ async function downloadBlob(remote: Remote, digest: string, destination: string)
 
 /** Writes a bundle's files under `outDir`, each verified against its digest. */
 export async function downloadBundle(remote: Remote, digest: string, outDir: string): Promise<ArtifactRecord> {
-  const record = await callUnary(remote, remote.artifacts.getArtifact.bind(remote.artifacts), { digest });
+  const record = await callUnary(remote.artifacts, 'getArtifact', { digest });
   await fs.mkdir(outDir, { recursive: true });
   for (const file of record.files) {
     const destination = resolveInside(outDir, file.path);
