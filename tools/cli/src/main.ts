@@ -7,6 +7,7 @@ const commands = {
   mergeLocal: () => require('./commands/merge-local') as typeof import('./commands/merge-local'),
   mergeRemote: () => require('./commands/merge-remote') as typeof import('./commands/merge-remote'),
   serve: () => require('./commands/serve') as typeof import('./commands/serve'),
+  modelForward: () => require('./commands/model-forward') as typeof import('./commands/model-forward'),
 };
 
 function parsePositiveInt(value: string, name: string): number {
@@ -58,6 +59,18 @@ function program(env: NodeJS.ProcessEnv, result: { code: number }): Command {
       } else {
         await commands.mergeLocal().mergeLocal(options);
       }
+    });
+
+  const model = root.command('model').description('work with Hugging Face checkpoints');
+  model
+    .command('forward')
+    .description('run a forward pass: writes logits and hidden_states.K (K = 0..num_layers) like transformers')
+    .requiredOption('--model <dir>', 'checkpoint directory (config.json + safetensors, sharded or not)')
+    .requiredOption('--inputs <file>', 'safetensors with input_ids (+ attention_mask, token_type_ids) or pixel_values')
+    .requiredOption('--out <file>', 'output safetensors')
+    .option('--backend <name>', 'auto, tensorflow, webgpu, wasm or cpu (PATCHWORK_BACKEND)')
+    .action(async (flags) => {
+      await commands.modelForward().modelForward({ model: flags.model, inputs: flags.inputs, out: flags.out, backend: flags.backend ?? env['PATCHWORK_BACKEND'] });
     });
 
   return root;

@@ -24,7 +24,7 @@ function readConfig(c: ConfigReader): RobertaConfig {
 export function robertaPositionIds(ids: tf.Tensor, paddingIdx: number): tf.Tensor {
   return tf.tidy(() => {
     const real = tf.notEqual(ids, paddingIdx).toInt();
-    return tf.add(tf.mul(tf.cumsum(real, 1), real), paddingIdx);
+    return tf.add(tf.mul(tf.cumsum(real, 1), real), tf.scalar(paddingIdx, 'int32'));
   });
 }
 

@@ -42,19 +42,27 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
  * "gelu"). Written through erfc so that the negative tail keeps full relative precision. The
  * gradient is the analytic one, Phi(x) + x phi(x), instead of differentiating the polynomial.
  */
-export const geluErf: Activation = (x) =>
-  tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
-    const phi = tf.mul(0.5, erfc(tf.mul(input, -INV_SQRT2)));
-    save([input, phi]);
-    return {
-      value: tf.mul(input, phi),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, cdf] = saved;
-        const pdf = tf.mul(INV_SQRT_2PI, tf.exp(tf.mul(-0.5, tf.square(xs))));
-        return tf.mul(dy, tf.add(cdf, tf.mul(xs, pdf)));
-      },
-    };
-  })(x);
+const geluErfWithGrad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const input = args[0] as tf.Tensor;
+  const save = args[1] as tf.GradSaveFunc;
+  const cdf = tf.mul(0.5, erfc(tf.mul(input, -INV_SQRT2)));
+  save([input, cdf]);
+  return {
+    value: tf.mul(input, cdf),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, savedCdf] = saved;
+      const pdf = tf.mul(INV_SQRT_2PI, tf.exp(tf.mul(-0.5, tf.square(xs))));
+      return tf.mul(dy, tf.add(savedCdf, tf.mul(xs, pdf)));
+    },
+  };
+});
+
+/**
+ * Exact GELU, x * Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2 (torch `nn.GELU()`, transformers
+ * "gelu"). Written through erfc so that the negative tail keeps full relative precision. The
+ * gradient is the analytic one, Phi(x) + x phi(x), instead of differentiating the polynomial.
+ */
+export const geluErf: Activation = (x) => geluErfWithGrad(x);
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 

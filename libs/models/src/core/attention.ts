@@ -28,13 +28,13 @@ export function additiveAttentionMask(batch: number, length: number, attentionMa
 
 /** `[B, L, H*D] -> [B, H, L, D]`. */
 export function splitHeads(x: tf.Tensor, heads: number, headDim: number): tf.Tensor {
-  const [batch, length] = x.shape;
+  const [batch, length] = x.shape as number[];
   return tf.tidy(() => x.reshape([batch, length, heads, headDim]).transpose([0, 2, 1, 3]));
 }
 
 /** `[B, H, L, D] -> [B, L, H*D]`. */
 export function mergeHeads(x: tf.Tensor): tf.Tensor {
-  const [batch, heads, length, headDim] = x.shape;
+  const [batch, heads, length, headDim] = x.shape as number[];
   return tf.tidy(() => x.transpose([0, 2, 1, 3]).reshape([batch, length, heads * headDim]));
 }
 
@@ -45,9 +45,8 @@ export function mergeHeads(x: tf.Tensor): tf.Tensor {
  * folded into the query length instead of copying k and v `H / Hkv` times.
  */
 export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor | undefined, scale: number): tf.Tensor {
-  const [batch, heads, length, headDim] = q.shape;
-  const kvHeads = k.shape[1];
-  const keyLength = k.shape[2];
+  const [batch, heads, length, headDim] = q.shape as number[];
+  const [, kvHeads, keyLength] = k.shape as number[];
   if (heads % kvHeads !== 0) throw new Error(`attention: ${heads} query heads are not a multiple of ${kvHeads} key/value heads`);
   const groups = heads / kvHeads;
   return tf.tidy(() => {

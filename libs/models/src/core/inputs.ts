@@ -18,8 +18,13 @@ function assertSameShape(name: string, t: tf.Tensor | undefined, shape: readonly
 
 /** Reads the min and max of an int tensor in one sync round trip. */
 function intRange(t: tf.Tensor): [number, number] {
-  const [lo, hi] = tf.tidy(() => tf.stack([tf.min(t), tf.max(t)])).dataSync() as unknown as number[];
-  return [lo, hi];
+  const range = tf.tidy(() => tf.stack([tf.min(t), tf.max(t)]));
+  try {
+    const [lo, hi] = range.dataSync();
+    return [lo, hi];
+  } finally {
+    range.dispose();
+  }
 }
 
 /**
@@ -42,7 +47,7 @@ export function tokenBatch(inputs: ModelInputs, vocabSize: number, typeVocabSize
     const [tlo, thi] = intRange(inputs.tokenTypeIds);
     if (tlo < 0 || thi >= typeVocabSize) throw invalidArgument('token_type_ids', `must lie in [0, ${typeVocabSize}), got values in [${tlo}, ${thi}]`);
   }
-  return { ids, mask: inputs.attentionMask, tokenTypeIds: inputs.tokenTypeIds, batch: ids.shape[0], length: ids.shape[1] };
+  return { ids, mask: inputs.attentionMask, tokenTypeIds: inputs.tokenTypeIds, batch: ids.shape[0] as number, length: ids.shape[1] as number };
 }
 
 /** Fails when a sequence is longer than the learned position table. */
