@@ -87,7 +87,7 @@ function isStatusLike(err: unknown): err is { code: number; details?: unknown; m
 export function fromServiceError(err: unknown): PatchworkError {
   if (err instanceof PatchworkError) return err;
   if (!isStatusLike(err)) return PatchworkError.from(err);
-  let code = errorCodeOf(err.code);
+  const code = errorCodeOf(err.code);
   const message = typeof err.details === 'string' && err.details !== '' ? err.details : String(err.message ?? grpc.status[err.code] ?? 'unknown error');
   let violations: PatchworkError['violations'] = [];
   let retryable: boolean | undefined;
@@ -97,13 +97,10 @@ export function fromServiceError(err: unknown): PatchworkError {
     try {
       const details = decodeStatusDetails(raw);
       violations = details.violations;
-      const info = details.errorInfo;
-      if (info?.domain === ERROR_DOMAIN) {
-        // PERMISSION_DENIED and the like round-trip exactly; the reason is authoritative when present.
-        const reason = info.reason as ErrorCode;
-        if (Object.prototype.hasOwnProperty.call(TO_GRPC, reason) && TO_GRPC[reason] === err.code) code = reason;
-        if (info.metadata.retryable === 'true' || info.metadata.retryable === 'false') retryable = info.metadata.retryable === 'true';
-      }
+      // The status code already names the Patchwork code (the mapping is one-to-one); ErrorInfo
+      // adds what the code alone cannot: whether the server considered the failure retryable.
+      const retry = details.errorInfo?.domain === ERROR_DOMAIN ? details.errorInfo.metadata.retryable : undefined;
+      if (retry === 'true' || retry === 'false') retryable = retry === 'true';
     } catch {
       // Undecodable details from some other server: the status code and message still stand.
     }

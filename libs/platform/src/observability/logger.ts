@@ -81,6 +81,6 @@ export function createLogger(options: LoggerOptions): Logger {
 }
 
 /** A logger that drops everything: the default for code paths that were given none. */
-export function silentLogger(): Logger {
+export function nullLogger(): Logger {
   return pino({ level: 'silent' });
 }

@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PatchworkError } from '@patchwork/errors';
 import type { Metrics } from './metrics';
-import { silentLogger, type Logger } from './logger';
+import { nullLogger, type Logger } from './logger';
 
 export interface MetricsServerOptions {
   /** 0 picks a free port (tests). */
@@ -31,7 +31,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     throw new PatchworkError('INVALID_ARGUMENT', `metrics port: ${String(options.port)} is not an integer in [0, 65535]`);
   }
   const { metrics } = options;
-  const logger = options.logger ?? silentLogger();
+  const logger = options.logger ?? nullLogger();
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -2,11 +2,11 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { PatchworkError } from '@patchwork/errors';
 
 export type GrpcLabel = 'grpc_service' | 'grpc_method' | 'grpc_type' | 'grpc_code';
-export type JobOutcome = 'completed' | 'failed' | 'cancelled';
+export type JobOutcomeLabel = 'completed' | 'failed' | 'cancelled';
 
 /** Measures one job from start to end; `end` is idempotent so error paths may call it twice. */
 export interface JobTimer {
-  end(outcome: JobOutcome): void;
+  end(outcome: JobOutcomeLabel): void;
 }
 
 /**
