@@ -7,6 +7,7 @@ const commands = {
   mergeLocal: () => require('./commands/merge-local') as typeof import('./commands/merge-local'),
   mergeRemote: () => require('./commands/merge-remote') as typeof import('./commands/merge-remote'),
   serve: () => require('./commands/serve') as typeof import('./commands/serve'),
+  quickstart: () => require('./commands/quickstart') as typeof import('./commands/quickstart'),
   modelForward: () => require('./commands/model-forward') as typeof import('./commands/model-forward'),
 };
 
@@ -59,6 +60,15 @@ function program(env: NodeJS.ProcessEnv, result: { code: number }): Command {
       } else {
         await commands.mergeLocal().mergeLocal(options);
       }
+    });
+
+  root
+    .command('quickstart')
+    .description('boot the services in this process (embedded default) and run the example merge through them and in-process')
+    .option('--out <dir>', 'where the merged models go', 'patchwork-quickstart')
+    .option('--config <file>', 'merge recipe (default: examples/merge/task-arithmetic.yaml)')
+    .action(async (flags) => {
+      await commands.quickstart().quickstart({ out: flags.out, config: flags.config }, env);
     });
 
   const model = root.command('model').description('work with Hugging Face checkpoints');
