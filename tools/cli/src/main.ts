@@ -8,6 +8,7 @@ const commands = {
   mergeRemote: () => require('./commands/merge-remote') as typeof import('./commands/merge-remote'),
   serve: () => require('./commands/serve') as typeof import('./commands/serve'),
   quickstart: () => require('./commands/quickstart') as typeof import('./commands/quickstart'),
+  adapter: () => require('./commands/adapter') as typeof import('./commands/adapter'),
   modelForward: () => require('./commands/model-forward') as typeof import('./commands/model-forward'),
 };
 
@@ -81,6 +82,28 @@ function program(env: NodeJS.ProcessEnv, result: { code: number }): Command {
     .option('--backend <name>', 'auto, tensorflow, webgpu, wasm or cpu (PATCHWORK_BACKEND)')
     .action(async (flags) => {
       await commands.modelForward().modelForward({ model: flags.model, inputs: flags.inputs, out: flags.out, backend: flags.backend ?? env['PATCHWORK_BACKEND'] });
+    });
+
+  const adapter = root.command('adapter').description('work with PEFT-layout adapters (LoRA, AdaLoRA, HUT)');
+  adapter
+    .command('forward')
+    .description('logits and hidden states with the adapter active')
+    .requiredOption('--model <dir>', 'base checkpoint directory')
+    .requiredOption('--adapter <dir>', 'adapter directory (adapter_config.json + adapter_model.safetensors)')
+    .requiredOption('--inputs <file>', 'safetensors with input_ids (+ attention_mask) or pixel_values')
+    .requiredOption('--out <file>', 'output safetensors')
+    .option('--backend <name>', 'auto, tensorflow, webgpu, wasm or cpu (PATCHWORK_BACKEND)')
+    .action(async (flags) => {
+      await commands.adapter().adapterForward({ ...flags, backend: flags.backend ?? env['PATCHWORK_BACKEND'] });
+    });
+  adapter
+    .command('merge')
+    .description('write the base model with the adapter merged in (Hugging Face layout)')
+    .requiredOption('--model <dir>', 'base checkpoint directory')
+    .requiredOption('--adapter <dir>', 'adapter directory')
+    .requiredOption('--out <dir>', 'output directory (must be empty or absent)')
+    .action(async (flags) => {
+      await commands.adapter().adapterMerge(flags);
     });
 
   return root;

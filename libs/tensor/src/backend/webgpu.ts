@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 
 interface GpuAdapterLike {
@@ -19,12 +20,18 @@ function describeAdapter(adapter: GpuAdapterLike): string {
   return text === '' ? 'gpu' : `gpu (${text})`;
 }
 
+const VULKAN_LOADER_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64', '/usr/local/lib'];
+
 /**
  * WebGPU through Dawn (the optional `webgpu` package). The backend package reads
  * `navigator.gpu` when it is imported, so the globals are installed first, and only when an
  * adapter exists; otherwise they are removed again and nothing of WebGPU stays loaded.
  */
 export async function startWebgpu(): Promise<{ device: string } | { reason: string }> {
+  // Dawn prints a warning to stderr when it cannot load the Vulkan loader; skip quietly instead.
+  if (process.platform === 'linux' && !VULKAN_LOADER_DIRS.some((dir) => existsSync(`${dir}/libvulkan.so.1`))) {
+    return { reason: 'no Vulkan loader (libvulkan.so.1) for WebGPU' };
+  }
   let pkg: WebgpuPackage;
   try {
     pkg = load('webgpu') as WebgpuPackage;
