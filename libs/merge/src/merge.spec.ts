@@ -82,7 +82,7 @@ describe('merge end to end', () => {
     await model('base', { x: [1, 2], y: [1] });
     await model('a', { x: [1, 2, 3], z: [1] });
     const config = parseMergeYaml(`merge_method: task_arithmetic\nbase_model: base\nmodels:\n  - {model: a, parameters: {weight: 1}}\n`, root);
-    const err = await planMerge(config, resolve).catch((e) => e as PatchworkError);
+    const err = await planMerge(config, resolve).then(() => { throw new Error("expected a failure"); }, (e: PatchworkError) => e);
     expect(err).toBeInstanceOf(PatchworkError);
     expect(err.code).toBe('INVALID_ARGUMENT');
     expect(err.message).toContain('shape [3] differs');
@@ -116,7 +116,7 @@ describe('merge end to end', () => {
     const bytes = await fs.readFile(file);
     await fs.writeFile(file, bytes.subarray(0, bytes.length - 3));
     const config = parseMergeYaml(`merge_method: linear\nmodels:\n  - {model: a, parameters: {weight: 1}}\n`, root);
-    const err = await planMerge(config, resolve).catch((e) => e as PatchworkError);
+    const err = await planMerge(config, resolve).then(() => { throw new Error("expected a failure"); }, (e: PatchworkError) => e);
     expect(err.code).toBe('INVALID_ARGUMENT');
     await expect(fs.access(path.join(root, 'out'))).rejects.toThrow();
   });

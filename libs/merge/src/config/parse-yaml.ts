@@ -1,29 +1,88 @@
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PatchworkError, ViolationCollector } from '@patchwork/errors';
-import { MergeConfig, MergeModelEntry, OUTPUT_DTYPES, OutputDType } from './merge-config';
+import { ConditionalValue, Gradient, MergeConfig, MergeModelEntry, OUTPUT_DTYPES, OutputDType, ParameterSetting } from './merge-config';
 
 const TOP_LEVEL = new Set(['merge_method', 'base_model', 'models', 'parameters', 'dtype', 'out_dtype']);
 const MODEL_KEYS = new Set(['model', 'parameters']);
+const CONDITIONAL_KEYS = new Set(['filter', 'value']);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Parameters are numbers; YAML booleans (normalize: true) are taken as 1/0 like mergekit does. */
-function readParameters(value: unknown, field: string, problems: ViolationCollector): Record<string, number> {
-  if (value === undefined || value === null) return {};
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function readGradient(value: unknown[], field: string, problems: ViolationCollector): Gradient | undefined {
+  const out: number[] = [];
+  value.forEach((item, i) => {
+    if (isFiniteNumber(item)) out.push(item);
+    else problems.add(`${field}[${i}]`, `a gradient holds finite numbers only, got ${JSON.stringify(item)}`);
+  });
+  return out.length === value.length ? out : undefined;
+}
+
+/** A conditional's value: a number (or boolean), a word, or a gradient. */
+function readConditionalValue(value: unknown, field: string, problems: ViolationCollector): ConditionalValue['value'] | undefined {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (isFiniteNumber(value) || (typeof value === 'string' && value !== '')) return value;
+  if (Array.isArray(value) && value.length > 0) return readGradient(value, field, problems);
+  problems.add(field, `must be a finite number, boolean, word or non-empty list of numbers, got ${JSON.stringify(value)}`);
+  return undefined;
+}
+
+function readFilterList(value: unknown[], field: string, problems: ViolationCollector): ConditionalValue[] | undefined {
+  const out: ConditionalValue[] = [];
+  let ok = true;
+  value.forEach((entry, i) => {
+    const at = `${field}[${i}]`;
+    if (!isRecord(entry)) {
+      problems.add(at, 'must be a mapping {filter, value}');
+      ok = false;
+      return;
+    }
+    for (const key of Object.keys(entry)) if (!CONDITIONAL_KEYS.has(key)) problems.add(`${at}.${key}`, 'unknown key (expected filter, value)');
+    const filter = entry['filter'];
+    if (filter !== undefined && filter !== null && (typeof filter !== 'string' || filter === '')) {
+      problems.add(`${at}.filter`, 'must be a non-empty substring of tensor names');
+      ok = false;
+    }
+    const v = readConditionalValue(entry['value'], `${at}.value`, problems);
+    if (v === undefined) ok = false;
+    else out.push(typeof filter === 'string' ? { filter, value: v } : { value: v });
+  });
+  return ok ? out : undefined;
+}
+
+/**
+ * Reads a `parameters` mapping: plain numbers (and booleans as 1/0, like mergekit) go to the
+ * numeric bag, words, gradients and filter lists to the settings bag.
+ */
+function readParameters(
+  value: unknown,
+  field: string,
+  problems: ViolationCollector,
+): { parameters: Record<string, number>; settings: Record<string, ParameterSetting> } {
+  const parameters: Record<string, number> = {};
+  const settings: Record<string, ParameterSetting> = {};
+  if (value === undefined || value === null) return { parameters, settings };
   if (!isRecord(value)) {
-    problems.add(field, 'must be a mapping of parameter name to number');
-    return {};
+    problems.add(field, 'must be a mapping of parameter name to value');
+    return { parameters, settings };
   }
-  const out: Record<string, number> = {};
   for (const [key, raw] of Object.entries(value)) {
-    if (typeof raw === 'boolean') out[key] = raw ? 1 : 0;
-    else if (typeof raw === 'number' && Number.isFinite(raw)) out[key] = raw;
-    else problems.add(`${field}.${key}`, `must be a finite number or boolean, got ${JSON.stringify(raw)}`);
+    const at = `${field}.${key}`;
+    if (typeof raw === 'boolean') parameters[key] = raw ? 1 : 0;
+    else if (isFiniteNumber(raw)) parameters[key] = raw;
+    else if (typeof raw === 'string' && raw !== '') settings[key] = raw;
+    else if (Array.isArray(raw) && raw.length > 0) {
+      const list = raw.every((item) => isRecord(item)) ? readFilterList(raw, at, problems) : readGradient(raw, at, problems);
+      if (list) settings[key] = list;
+    } else problems.add(at, `must be a finite number, boolean, word, gradient list or filter list, got ${JSON.stringify(raw)}`);
   }
-  return out;
+  return { parameters, settings };
 }
 
 function readDType(value: unknown, field: string, problems: ViolationCollector): OutputDType | undefined {
@@ -39,6 +98,10 @@ function readModelRef(value: unknown, field: string, baseDir: string, problems: 
     return undefined;
   }
   return path.resolve(baseDir, value);
+}
+
+function withSettings<T extends object>(target: T, settings: Record<string, ParameterSetting>): T & { settings?: Record<string, ParameterSetting> } {
+  return Object.keys(settings).length > 0 ? { ...target, settings } : target;
 }
 
 /**
@@ -73,18 +136,22 @@ export function parseMergeYaml(text: string, baseDir: string): MergeConfig {
       }
       for (const key of Object.keys(entry)) if (!MODEL_KEYS.has(key)) problems.add(`${field}.${key}`, 'unknown key (expected model, parameters)');
       const model = readModelRef(entry['model'], `${field}.model`, baseDir, problems);
-      const parameters = readParameters(entry['parameters'], `${field}.parameters`, problems);
-      if (model) models.push({ model, parameters });
+      const { parameters, settings } = readParameters(entry['parameters'], `${field}.parameters`, problems);
+      if (model) models.push(withSettings({ model, parameters }, settings));
     });
   }
-  const config: MergeConfig = {
-    mergeMethod: typeof method === 'string' ? method : '',
-    baseModel,
-    models,
-    parameters: readParameters(doc['parameters'], 'parameters', problems),
-    dtype: readDType(doc['dtype'], 'dtype', problems),
-    outDtype: readDType(doc['out_dtype'], 'out_dtype', problems),
-  };
+  const global = readParameters(doc['parameters'], 'parameters', problems);
+  const config: MergeConfig = withSettings(
+    {
+      mergeMethod: typeof method === 'string' ? method : '',
+      baseModel,
+      models,
+      parameters: global.parameters,
+      dtype: readDType(doc['dtype'], 'dtype', problems),
+      outDtype: readDType(doc['out_dtype'], 'out_dtype', problems),
+    },
+    global.settings,
+  );
   problems.throwIfAny();
   return config;
 }

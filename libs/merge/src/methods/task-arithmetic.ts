@@ -1,8 +1,13 @@
-import { MergeMethod, boolean01, finite } from './merge-method';
+import { semanticsSpec, unusedUnder } from './common-parameters';
+import { MergeMethod, boolean01, choiceOf, finite } from './merge-method';
+import { peftTensorMerge } from './peft-semantics';
+
+const semantics = semanticsSpec(['mergekit', 'peft']);
 
 /**
  * Task arithmetic (Ilharco et al.): base + lambda * sum_i w_i (theta_i - base), optionally divided
- * by sum_i w_i, as mergekit's `task_arithmetic` (normalize off by default).
+ * by sum_i w_i, as mergekit's `task_arithmetic` (normalize off by default). `semantics: peft` is
+ * PEFT's `task_arithmetic` (float32 evaluation order, no normalize).
  */
 export const taskArithmetic: MergeMethod = {
   name: 'task_arithmetic',
@@ -11,12 +16,16 @@ export const taskArithmetic: MergeMethod = {
     { name: 'weight', scope: 'model', check: finite, description: 'scale of this model\'s task vector' },
     { name: 'lambda', scope: 'global', default: 1, check: finite, description: 'scale of the summed task vector' },
     { name: 'normalize', scope: 'global', default: 0, check: boolean01, description: 'divide by the sum of weights' },
+    semantics,
   ],
-  validate(modelParameters, parameters) {
+  validate(modelParameters, parameters, context) {
+    if (context?.choices['semantics'] === 'peft') return unusedUnder('peft', ['normalize'], context.given);
     const total = modelParameters.reduce((sum, p) => sum + p['weight'], 0);
     return parameters['normalize'] === 1 && Math.abs(total) < 1e-12 ? ['weights sum to zero, so normalize would divide by zero'] : [];
   },
-  merge({ base, models, modelParameters, parameters }) {
+  merge(input) {
+    if (choiceOf(input, semantics) === 'peft') return peftTensorMerge('task_arithmetic', input);
+    const { base, models, modelParameters, parameters } = input;
     if (!base) throw new Error('task_arithmetic needs a base tensor');
     const delta = new Float32Array(base.length);
     let total = 0;
