@@ -47,12 +47,16 @@ async function start(options: StartOptions = {}): Promise<{ platform: RunningPla
   return { platform, address: `127.0.0.1:${platform.port}` };
 }
 
+const openClients: { close(): void }[] = [];
+
 function clients(address: string, token?: string) {
-  return {
+  const c = {
     merge: createGrpcClient(MergeClient, { address, token, deadlineMs: 30_000 }),
     jobs: createGrpcClient(JobsClient, { address, token, deadlineMs: 30_000 }),
     artifacts: createGrpcClient(ArtifactsClient, { address, token, deadlineMs: 30_000 }),
   };
+  openClients.push(c.merge, c.jobs, c.artifacts);
+  return c;
 }
 
 function pathSource(dir: string) {
@@ -88,7 +92,8 @@ async function mergeArtifacts(artifacts: ArtifactsClient, jobId: string) {
 }
 
 function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), path.join(__dirname, 'worker-process.ts')], {
+  // `-r tsx/cjs` keeps the worker in this one process, so SIGKILL reaches the process doing the work.
+  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'worker-process.ts')], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -108,6 +113,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  for (const client of openClients.splice(0)) client.close();
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
   await Promise.all(running.splice(0).map((p) => p.close()));
   await cleanupPrefix(prefix);
