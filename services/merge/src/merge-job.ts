@@ -26,7 +26,7 @@ export function mergeJobHandler(runtime: Runtime): JobHandler {
         signal: context.signal,
         onProgress: (p) =>
           context.progress({
-            stage: 'merge',
+            stage: p.phase === 'statistics' ? `statistics ${p.walk ?? 1}` : 'merge',
             done: p.done,
             total: p.total,
             message: p.tensor,

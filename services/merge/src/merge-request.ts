@@ -2,6 +2,7 @@ import { ViolationCollector } from '@patchwork/errors';
 import { MergeSpec, SubmitMergeRequest } from '@patchwork/contracts';
 import { MergeConfig, OUTPUT_DTYPES, OutputDType } from '@patchwork/merge';
 import { modelSourceToRef } from '@patchwork/platform';
+import { settingsFromWire } from './merge-settings';
 
 const MAX_MODELS = 64;
 
@@ -23,6 +24,15 @@ function collect(problems: ViolationCollector, fn: () => string): string | undef
   }
 }
 
+function collectSettings<T>(problems: ViolationCollector, fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    for (const v of (err as { violations?: { field: string; description: string }[] }).violations ?? []) problems.add(v.field, v.description);
+    return undefined;
+  }
+}
+
 /** Checks a SubmitMerge request's shape and turns its spec into the library's config. */
 export function mergeConfigFromRequest(request: SubmitMergeRequest): MergeConfig {
   const problems = new ViolationCollector();
@@ -39,15 +49,18 @@ export function mergeConfigFromRequest(request: SubmitMergeRequest): MergeConfig
   const models = s.models.map((entry, i) => {
     const field = `spec.models[${i}]`;
     for (const [name, value] of Object.entries(entry.parameters)) if (!Number.isFinite(value)) problems.add(`${field}.parameters.${name}`, 'must be finite');
-    return { model: collect(problems, () => modelSourceToRef(entry.model, `${field}.model`)) ?? '', parameters: { ...entry.parameters } };
+    const settings = collectSettings(problems, () => settingsFromWire(entry.settings, `${field}.settings`));
+    return { model: collect(problems, () => modelSourceToRef(entry.model, `${field}.model`)) ?? '', parameters: { ...entry.parameters }, ...(settings ? { settings } : {}) };
   });
   for (const [name, value] of Object.entries(s.parameters)) if (!Number.isFinite(value)) problems.add(`spec.parameters.${name}`, 'must be finite');
+  const globalSettings = collectSettings(problems, () => settingsFromWire(s.settings, 'spec.settings'));
   const baseModel = s.baseModel?.source ? collect(problems, () => modelSourceToRef(s.baseModel, 'spec.base_model')) : undefined;
   const config: MergeConfig = {
     mergeMethod: s.mergeMethod,
     baseModel,
     models,
     parameters: { ...s.parameters },
+    ...(globalSettings ? { settings: globalSettings } : {}),
     dtype: dtype(s.dtype, 'spec.dtype', problems),
     outDtype: dtype(s.outDtype, 'spec.out_dtype', problems),
   };

@@ -26,7 +26,7 @@ export async function mergeLocal(options: MergeCommandOptions): Promise<void> {
     const summary = await executeMerge(plan, {
       outDir: path.resolve(options.out),
       maxShardBytes: options.maxShardBytes,
-      onProgress: (p) => progress.update('merge', p.done / p.total, `${p.done}/${p.total} ${p.tensor}`),
+      onProgress: (p) => progress.update(p.phase === 'statistics' ? `stats ${p.walk ?? 1}` : 'merge', p.done / p.total, `${p.done}/${p.total} ${p.tensor}`),
     });
     const seconds = (Date.now() - started) / 1000;
     progress.done(`merged ${summary.tensors} tensors (${(summary.bytesRead / 1e6).toFixed(1)} MB read) in ${seconds.toFixed(1)} s -> ${path.resolve(options.out)}`);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { ArtifactKind, ModelSource, SubmitMergeRequest } from '@patchwork/contracts';
 import { PatchworkError } from '@patchwork/errors';
+import { settingsToWire } from '@patchwork/service-merge';
 import { ProgressLine } from '../progress';
 import { callUnary } from '@patchwork/platform';
 import { connectRemote, RemoteOptions } from '../remote/connection';
@@ -32,8 +33,9 @@ export async function mergeRemote(options: MergeCommandOptions & { requestId?: s
       spec: {
         mergeMethod: config.mergeMethod,
         baseModel: config.baseModel ? await source(config.baseModel) : undefined,
-        models: await sequential(config.models, async (m) => ({ model: await source(m.model), parameters: m.parameters })),
+        models: await sequential(config.models, async (m) => ({ model: await source(m.model), parameters: m.parameters, settings: settingsToWire(m.settings) })),
         parameters: config.parameters,
+        settings: settingsToWire(config.settings),
         dtype: config.dtype ?? '',
         outDtype: config.outDtype ?? '',
       },

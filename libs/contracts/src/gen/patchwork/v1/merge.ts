@@ -20,10 +20,42 @@ import {
 } from "@grpc/grpc-js";
 import { ModelSource, SubmitJobResponse } from "./common";
 
-/** One input of a merge and its per-model parameters (mergekit's models[].parameters). */
+/** A mergekit parameter value beyond a plain number. */
+export interface ParameterValue {
+  kind: { $case: "number"; value: number } | //
+  /** A word, e.g. semantics: "peft". */
+  { $case: "word"; value: string } | //
+  /** Values interpolated linearly across the layers (mergekit's gradient). */
+  { $case: "gradient"; value: Gradient } | //
+  /** Values chosen per tensor by name filter, first match wins; an empty filter matches all. */
+  { $case: "filters"; value: FilterList } | undefined;
+}
+
+export interface Gradient {
+  values: number[];
+}
+
+export interface ConditionalValue {
+  filter: string;
+  value:
+    | { $case: "number"; value: number }
+    | { $case: "word"; value: string }
+    | { $case: "gradient"; value: Gradient }
+    | undefined;
+}
+
+export interface FilterList {
+  entries: ConditionalValue[];
+}
+
+/**
+ * One input of a merge and its per-model parameters (mergekit's models[].parameters): plain
+ * numbers in `parameters`, anything else in `settings`; a name appears in one of them only.
+ */
 export interface MergeInput {
   model: ModelSource | undefined;
   parameters: { [key: string]: number };
+  settings: { [key: string]: ParameterValue };
 }
 
 export interface MergeInput_ParametersEntry {
@@ -31,9 +63,17 @@ export interface MergeInput_ParametersEntry {
   value: number;
 }
 
+export interface MergeInput_SettingsEntry {
+  key: string;
+  value: ParameterValue | undefined;
+}
+
 /** A merge recipe with mergekit's vocabulary. */
 export interface MergeSpec {
-  /** "linear" or "task_arithmetic" today; see the merge library for the registry. */
+  /**
+   * linear, task_arithmetic, ties, dare_linear, dare_ties, magnitude_prune, breadcrumbs,
+   * breadcrumbs_ties, della, della_linear, slerp, model_stock, pcb.
+   */
   mergeMethod: string;
   /** Required by task-vector methods; ignored by linear. */
   baseModel: ModelSource | undefined;
@@ -43,11 +83,18 @@ export interface MergeSpec {
   /** Compute dtype and output dtype ("float32", "float16", "bfloat16"); output defaults to the base's. */
   dtype: string;
   outDtype: string;
+  /** Global parameters that are not plain numbers (semantics, gradients, filters). */
+  settings: { [key: string]: ParameterValue };
 }
 
 export interface MergeSpec_ParametersEntry {
   key: string;
   value: number;
+}
+
+export interface MergeSpec_SettingsEntry {
+  key: string;
+  value: ParameterValue | undefined;
 }
 
 export interface SubmitMergeRequest {
@@ -62,8 +109,443 @@ export interface SubmitMergeRequest_LabelsEntry {
   value: string;
 }
 
+function createBaseParameterValue(): ParameterValue {
+  return { kind: undefined };
+}
+
+export const ParameterValue: MessageFns<ParameterValue> = {
+  encode(message: ParameterValue, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "number":
+        writer.uint32(9).double(message.kind.value);
+        break;
+      case "word":
+        writer.uint32(18).string(message.kind.value);
+        break;
+      case "gradient":
+        Gradient.encode(message.kind.value, writer.uint32(26).fork()).join();
+        break;
+      case "filters":
+        FilterList.encode(message.kind.value, writer.uint32(34).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ParameterValue {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseParameterValue();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.kind = { $case: "number", value: reader.double() };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "word", value: reader.string() };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = { $case: "gradient", value: Gradient.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = { $case: "filters", value: FilterList.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ParameterValue {
+    return {
+      kind: isSet(object.number)
+        ? { $case: "number", value: globalThis.Number(object.number) }
+        : isSet(object.word)
+        ? { $case: "word", value: globalThis.String(object.word) }
+        : isSet(object.gradient)
+        ? { $case: "gradient", value: Gradient.fromJSON(object.gradient) }
+        : isSet(object.filters)
+        ? { $case: "filters", value: FilterList.fromJSON(object.filters) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ParameterValue): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "number") {
+      obj.number = floatToJson(message.kind.value);
+    } else if (message.kind?.$case === "word") {
+      obj.word = message.kind.value;
+    } else if (message.kind?.$case === "gradient") {
+      obj.gradient = Gradient.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "filters") {
+      obj.filters = FilterList.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ParameterValue>, I>>(base?: I): ParameterValue {
+    return ParameterValue.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ParameterValue>, I>>(object: I): ParameterValue {
+    const message = createBaseParameterValue();
+    switch (object.kind?.$case) {
+      case "number": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "number", value: object.kind.value };
+        }
+        break;
+      }
+      case "word": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "word", value: object.kind.value };
+        }
+        break;
+      }
+      case "gradient": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "gradient", value: Gradient.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "filters": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "filters", value: FilterList.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseGradient(): Gradient {
+  return { values: [] };
+}
+
+export const Gradient: MessageFns<Gradient> = {
+  encode(message: Gradient, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.values.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.values) {
+        writer.double(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Gradient {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGradient();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 9) {
+              message.values.push(reader.double());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.values.push(reader.double());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Gradient {
+    return {
+      values: globalThis.Array.isArray(object?.values) ? object.values.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: Gradient): unknown {
+    const obj: any = {};
+    if (message.values?.length) {
+      obj.values = message.values.map((e) => floatToJson(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Gradient>, I>>(base?: I): Gradient {
+    return Gradient.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Gradient>, I>>(object: I): Gradient {
+    const message = createBaseGradient();
+    message.values = object.values?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseConditionalValue(): ConditionalValue {
+  return { filter: "", value: undefined };
+}
+
+export const ConditionalValue: MessageFns<ConditionalValue> = {
+  encode(message: ConditionalValue, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filter !== "") {
+      writer.uint32(10).string(message.filter);
+    }
+    switch (message.value?.$case) {
+      case "number":
+        writer.uint32(17).double(message.value.value);
+        break;
+      case "word":
+        writer.uint32(26).string(message.value.value);
+        break;
+      case "gradient":
+        Gradient.encode(message.value.value, writer.uint32(34).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConditionalValue {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConditionalValue();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filter = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.value = { $case: "number", value: reader.double() };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.value = { $case: "word", value: reader.string() };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.value = { $case: "gradient", value: Gradient.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConditionalValue {
+    return {
+      filter: isSet(object.filter) ? globalThis.String(object.filter) : "",
+      value: isSet(object.number)
+        ? { $case: "number", value: globalThis.Number(object.number) }
+        : isSet(object.word)
+        ? { $case: "word", value: globalThis.String(object.word) }
+        : isSet(object.gradient)
+        ? { $case: "gradient", value: Gradient.fromJSON(object.gradient) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ConditionalValue): unknown {
+    const obj: any = {};
+    if (message.filter !== "") {
+      obj.filter = message.filter;
+    }
+    if (message.value?.$case === "number") {
+      obj.number = floatToJson(message.value.value);
+    } else if (message.value?.$case === "word") {
+      obj.word = message.value.value;
+    } else if (message.value?.$case === "gradient") {
+      obj.gradient = Gradient.toJSON(message.value.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConditionalValue>, I>>(base?: I): ConditionalValue {
+    return ConditionalValue.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConditionalValue>, I>>(object: I): ConditionalValue {
+    const message = createBaseConditionalValue();
+    message.filter = object.filter ?? "";
+    switch (object.value?.$case) {
+      case "number": {
+        if (object.value?.value !== undefined && object.value?.value !== null) {
+          message.value = { $case: "number", value: object.value.value };
+        }
+        break;
+      }
+      case "word": {
+        if (object.value?.value !== undefined && object.value?.value !== null) {
+          message.value = { $case: "word", value: object.value.value };
+        }
+        break;
+      }
+      case "gradient": {
+        if (object.value?.value !== undefined && object.value?.value !== null) {
+          message.value = { $case: "gradient", value: Gradient.fromPartial(object.value.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseFilterList(): FilterList {
+  return { entries: [] };
+}
+
+export const FilterList: MessageFns<FilterList> = {
+  encode(message: FilterList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      ConditionalValue.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FilterList {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFilterList();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(ConditionalValue.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FilterList {
+    return {
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => ConditionalValue.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: FilterList): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => ConditionalValue.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FilterList>, I>>(base?: I): FilterList {
+    return FilterList.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FilterList>, I>>(object: I): FilterList {
+    const message = createBaseFilterList();
+    message.entries = object.entries?.map((e) => ConditionalValue.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseMergeInput(): MergeInput {
-  return { model: undefined, parameters: {} };
+  return { model: undefined, parameters: {}, settings: {} };
 }
 
 export const MergeInput: MessageFns<MergeInput> = {
@@ -73,6 +555,9 @@ export const MergeInput: MessageFns<MergeInput> = {
     }
     globalThis.Object.entries(message.parameters).forEach(([key, value]: [string, number]) => {
       MergeInput_ParametersEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    globalThis.Object.entries(message.settings).forEach(([key, value]: [string, ParameterValue]) => {
+      MergeInput_SettingsEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
     return writer;
   },
@@ -109,6 +594,17 @@ export const MergeInput: MessageFns<MergeInput> = {
             }
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = MergeInput_SettingsEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.settings[entry3.key] = entry3.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -138,6 +634,20 @@ export const MergeInput: MessageFns<MergeInput> = {
           {},
         )
         : {},
+      settings: isObject(object.settings)
+        ? (globalThis.Object.entries(object.settings) as [string, any][]).reduce(
+          (acc: { [key: string]: ParameterValue }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: ParameterValue.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -152,6 +662,15 @@ export const MergeInput: MessageFns<MergeInput> = {
         obj.parameters = {};
         entries.forEach(([k, v]) => {
           obj.parameters[k] = floatToJson(v);
+        });
+      }
+    }
+    if (message.settings) {
+      const entries = globalThis.Object.entries(message.settings) as [string, ParameterValue][];
+      if (entries.length > 0) {
+        obj.settings = {};
+        entries.forEach(([k, v]) => {
+          obj.settings[k] = ParameterValue.toJSON(v);
         });
       }
     }
@@ -170,6 +689,15 @@ export const MergeInput: MessageFns<MergeInput> = {
       (acc: { [key: string]: number }, [key, value]: [string, number]) => {
         if (value !== undefined) {
           acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.settings = (globalThis.Object.entries(object.settings ?? {}) as [string, ParameterValue][]).reduce(
+      (acc: { [key: string]: ParameterValue }, [key, value]: [string, ParameterValue]) => {
+        if (value !== undefined) {
+          acc[key] = ParameterValue.fromPartial(value);
         }
         return acc;
       },
@@ -264,8 +792,95 @@ export const MergeInput_ParametersEntry: MessageFns<MergeInput_ParametersEntry> 
   },
 };
 
+function createBaseMergeInput_SettingsEntry(): MergeInput_SettingsEntry {
+  return { key: "", value: undefined };
+}
+
+export const MergeInput_SettingsEntry: MessageFns<MergeInput_SettingsEntry> = {
+  encode(message: MergeInput_SettingsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      ParameterValue.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MergeInput_SettingsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMergeInput_SettingsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = ParameterValue.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MergeInput_SettingsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? ParameterValue.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: MergeInput_SettingsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = ParameterValue.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MergeInput_SettingsEntry>, I>>(base?: I): MergeInput_SettingsEntry {
+    return MergeInput_SettingsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MergeInput_SettingsEntry>, I>>(object: I): MergeInput_SettingsEntry {
+    const message = createBaseMergeInput_SettingsEntry();
+    message.key = object.key ?? "";
+    message.value = (object.value !== undefined && object.value !== null)
+      ? ParameterValue.fromPartial(object.value)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseMergeSpec(): MergeSpec {
-  return { mergeMethod: "", baseModel: undefined, models: [], parameters: {}, dtype: "", outDtype: "" };
+  return { mergeMethod: "", baseModel: undefined, models: [], parameters: {}, dtype: "", outDtype: "", settings: {} };
 }
 
 export const MergeSpec: MessageFns<MergeSpec> = {
@@ -288,6 +903,9 @@ export const MergeSpec: MessageFns<MergeSpec> = {
     if (message.outDtype !== "") {
       writer.uint32(50).string(message.outDtype);
     }
+    globalThis.Object.entries(message.settings).forEach(([key, value]: [string, ParameterValue]) => {
+      MergeSpec_SettingsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
     return writer;
   },
 
@@ -355,6 +973,17 @@ export const MergeSpec: MessageFns<MergeSpec> = {
             message.outDtype = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = MergeSpec_SettingsEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.settings[entry7.key] = entry7.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -400,6 +1029,20 @@ export const MergeSpec: MessageFns<MergeSpec> = {
         : isSet(object.out_dtype)
         ? globalThis.String(object.out_dtype)
         : "",
+      settings: isObject(object.settings)
+        ? (globalThis.Object.entries(object.settings) as [string, any][]).reduce(
+          (acc: { [key: string]: ParameterValue }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: ParameterValue.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -429,6 +1072,15 @@ export const MergeSpec: MessageFns<MergeSpec> = {
     if (message.outDtype !== "") {
       obj.outDtype = message.outDtype;
     }
+    if (message.settings) {
+      const entries = globalThis.Object.entries(message.settings) as [string, ParameterValue][];
+      if (entries.length > 0) {
+        obj.settings = {};
+        entries.forEach(([k, v]) => {
+          obj.settings[k] = ParameterValue.toJSON(v);
+        });
+      }
+    }
     return obj;
   },
 
@@ -453,6 +1105,15 @@ export const MergeSpec: MessageFns<MergeSpec> = {
     );
     message.dtype = object.dtype ?? "";
     message.outDtype = object.outDtype ?? "";
+    message.settings = (globalThis.Object.entries(object.settings ?? {}) as [string, ParameterValue][]).reduce(
+      (acc: { [key: string]: ParameterValue }, [key, value]: [string, ParameterValue]) => {
+        if (value !== undefined) {
+          acc[key] = ParameterValue.fromPartial(value);
+        }
+        return acc;
+      },
+      {},
+    );
     return message;
   },
 };
@@ -538,6 +1199,93 @@ export const MergeSpec_ParametersEntry: MessageFns<MergeSpec_ParametersEntry> = 
     const message = createBaseMergeSpec_ParametersEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseMergeSpec_SettingsEntry(): MergeSpec_SettingsEntry {
+  return { key: "", value: undefined };
+}
+
+export const MergeSpec_SettingsEntry: MessageFns<MergeSpec_SettingsEntry> = {
+  encode(message: MergeSpec_SettingsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      ParameterValue.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MergeSpec_SettingsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMergeSpec_SettingsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = ParameterValue.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MergeSpec_SettingsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? ParameterValue.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: MergeSpec_SettingsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = ParameterValue.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MergeSpec_SettingsEntry>, I>>(base?: I): MergeSpec_SettingsEntry {
+    return MergeSpec_SettingsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MergeSpec_SettingsEntry>, I>>(object: I): MergeSpec_SettingsEntry {
+    const message = createBaseMergeSpec_SettingsEntry();
+    message.key = object.key ?? "";
+    message.value = (object.value !== undefined && object.value !== null)
+      ? ParameterValue.fromPartial(object.value)
+      : undefined;
     return message;
   },
 };
