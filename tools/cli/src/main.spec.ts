@@ -57,3 +57,25 @@ describe('patchwork merge (in-process)', () => {
     expect(await main(['node', 'patchwork', '--help'])).toBe(0);
   });
 });
+
+describe('patchwork adapter combine', () => {
+  const fixtures = path.resolve(__dirname, '../../../../shared/fixtures/peer/adapters');
+
+  it('concatenates two LoRA adapters into one of the summed rank', async () => {
+    const out = path.join(root, 'combined');
+    const code = await main(['node', 'patchwork', 'adapter', 'combine', '--adapters', path.join(fixtures, 'gpt2-lora'), path.join(fixtures, 'gpt2-lora'), '--weights', '1', '0.5', '--method', 'cat', '--out', out]);
+    expect(code).toBe(0);
+    const config = JSON.parse(await fs.readFile(path.join(out, 'adapter_config.json'), 'utf8'));
+    expect(config.r).toBe(8);
+    const tensors = await Checkpoint.open(path.join(out, 'adapter_model.safetensors'));
+    expect(tensors.info('base_model.model.transformer.h.0.attn.c_attn.lora_A.weight').shape[0]).toBe(8);
+    await tensors.close();
+  });
+
+  it('exits 2 when weights and adapters disagree, or a method needs a density', async () => {
+    const a = path.join(fixtures, 'gpt2-lora');
+    expect(await main(['node', 'patchwork', 'adapter', 'combine', '--adapters', a, '--weights', '1', '2', '--method', 'cat', '--out', path.join(root, 'x')])).toBe(2);
+    expect(await main(['node', 'patchwork', 'adapter', 'combine', '--adapters', a, a, '--weights', '1', '1', '--method', 'ties', '--out', path.join(root, 'y')])).toBe(2);
+    expect(stderr).toContain('density');
+  });
+});

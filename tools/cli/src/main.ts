@@ -106,6 +106,20 @@ function program(env: NodeJS.ProcessEnv, result: { code: number }): Command {
       await commands.adapter().adapterMerge(flags);
     });
 
+  adapter
+    .command('combine')
+    .description("combine LoRA adapters like PEFT's add_weighted_adapter")
+    .requiredOption('--adapters <dirs...>', 'adapter directories')
+    .requiredOption('--weights <numbers...>', 'one weight per adapter')
+    .requiredOption('--method <name>', 'cat, linear, svd, ties, ties_svd, dare_linear, dare_ties, magnitude_prune, magnitude_prune_svd, ...')
+    .option('--density <d>', 'fraction kept (ties, dare and magnitude_prune families)')
+    .option('--svd-rank <r>', 'rank of *svd results (default: the largest input rank)')
+    .option('--seed <n>', 'seed of the DARE masks')
+    .requiredOption('--out <dir>', 'output adapter directory')
+    .action(async (flags) => {
+      await commands.adapter().adapterCombine(flags);
+    });
+
   return root;
 }
 
