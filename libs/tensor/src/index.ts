@@ -7,3 +7,4 @@ export * from './safetensors';
 export * from './backend';
 export * from './memory';
 export * from './testing';
+export * from './linalg';

@@ -7,3 +7,5 @@ export { jobEventSubject, publishJobEvent } from './events';
 export type { JobEventType } from './events';
 export type { JobLogger } from './logger';
 export { silentLogger } from './logger';
+export { ShardBoard, ShardWorker, dispatchShards, shardQueueName } from './shards';
+export type { ShardHandler, ShardWorkerOptions } from './shards';

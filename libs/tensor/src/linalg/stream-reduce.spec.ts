@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { PatchworkError } from '@patchwork/errors';
 import { SeededRandom } from './rng';
-import { chunkStats, l2Norm, mean, mergeStats, streamStats, StatsAccumulator } from './stream-reduce';
+import { chunkStats, l2NormOfStats, meanOfStats, mergeStats, streamStats, StatsAccumulator } from './stream-reduce';
 import { chunked } from './testing';
 
 const values = fc
@@ -41,16 +41,16 @@ describe('streaming reductions', () => {
     for (let i = 0; i < 10; i++) acc.add(new Float32Array(100_000).fill(1));
     const stats = acc.add(new Float32Array([-1e8])).result();
     expect(stats.sum).toBe(1_000_000);
-    expect(mean(stats)).toBeCloseTo(1_000_000 / 1_000_002, 12);
+    expect(meanOfStats(stats)).toBeCloseTo(1_000_000 / 1_000_002, 12);
   });
 
   it('reports the L2 norm and handles empty input with identities', async () => {
     const xs = new SeededRandom(3).fillGaussian(new Float32Array(5000));
     const stats = chunkStats(xs);
-    expect(l2Norm(stats)).toBeCloseTo(Math.sqrt(xs.reduce((s, x) => s + x * x, 0)), 9);
+    expect(l2NormOfStats(stats)).toBeCloseTo(Math.sqrt(xs.reduce((s, x) => s + x * x, 0)), 9);
     const empty = await streamStats(async function* () {});
     expect(empty).toEqual({ count: 0, sum: 0, sumOfSquares: 0, min: Infinity, max: -Infinity, absMax: 0 });
-    expect(mean(empty)).toBeNaN();
+    expect(meanOfStats(empty)).toBeNaN();
   });
 
   it('accepts one-shot generators (single pass) and rejects NaN with its global index', async () => {

@@ -93,11 +93,11 @@ export function mergeStats(a: ChunkStats, b: ChunkStats): ChunkStats {
   };
 }
 
-export function mean(stats: ChunkStats): number {
+export function meanOfStats(stats: ChunkStats): number {
   return stats.count === 0 ? Number.NaN : stats.sum / stats.count;
 }
 
-export function l2Norm(stats: ChunkStats): number {
+export function l2NormOfStats(stats: ChunkStats): number {
   return Math.sqrt(stats.sumOfSquares);
 }
 

@@ -86,3 +86,4 @@ export function asyncFactory(chunks: Float32Array[]): () => AsyncIterable<Float3
     for (const c of chunks) yield c;
   };
 }
+

@@ -31,6 +31,17 @@ export interface ArtifactCreatedEvent {
   atMs: number;
 }
 
+/**
+ * One shard of a job fanned out over the work queue (subject jobs.<service>-shards): any replica
+ * may take it; its result is recorded once, keyed by job and index.
+ */
+export interface ShardEnvelope {
+  jobId: string;
+  index: number;
+  count: number;
+  payload: Buffer;
+}
+
 function createBaseJobEnvelope(): JobEnvelope {
   return { jobId: "", service: "", kind: "", request: Buffer.alloc(0) };
 }
@@ -344,6 +355,127 @@ export const ArtifactCreatedEvent: MessageFns<ArtifactCreatedEvent> = {
       ? ArtifactRecord.fromPartial(object.artifact)
       : undefined;
     message.atMs = object.atMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseShardEnvelope(): ShardEnvelope {
+  return { jobId: "", index: 0, count: 0, payload: Buffer.alloc(0) };
+}
+
+export const ShardEnvelope: MessageFns<ShardEnvelope> = {
+  encode(message: ShardEnvelope, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    if (message.index !== 0) {
+      writer.uint32(16).uint32(message.index);
+    }
+    if (message.count !== 0) {
+      writer.uint32(24).uint32(message.count);
+    }
+    if (message.payload.length !== 0) {
+      writer.uint32(34).bytes(message.payload);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShardEnvelope {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShardEnvelope();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.payload = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShardEnvelope {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      payload: isSet(object.payload) ? Buffer.from(bytesFromBase64(object.payload)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ShardEnvelope): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.payload.length !== 0) {
+      obj.payload = base64FromBytes(message.payload);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShardEnvelope>, I>>(base?: I): ShardEnvelope {
+    return ShardEnvelope.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShardEnvelope>, I>>(object: I): ShardEnvelope {
+    const message = createBaseShardEnvelope();
+    message.jobId = object.jobId ?? "";
+    message.index = object.index ?? 0;
+    message.count = object.count ?? 0;
+    message.payload = object.payload ?? Buffer.alloc(0);
     return message;
   },
 };
