@@ -115,11 +115,21 @@ export class ArtifactRegistry {
   }
 
   async addEvaluation(digest: string, evaluation: Evaluation): Promise<ArtifactRecord> {
+    return this.modify(digest, (record) => void record.evaluations.push(evaluation));
+  }
+
+  /** Sets labels (a promotion decision, say) on an existing record. */
+  async setLabels(digest: string, labels: Record<string, string>): Promise<ArtifactRecord> {
+    return this.modify(digest, (record) => void Object.assign(record.labels, labels));
+  }
+
+  /** Read-modify-write of a record with retries on concurrent updates. */
+  private async modify(digest: string, change: (record: ArtifactRecord) => void): Promise<ArtifactRecord> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const entry = await this.records.get(recordKey(validateDigest(digest)));
       if (!entry) throw new PatchworkError('NOT_FOUND', `no artifact ${digest}`);
       const record = ArtifactRecord.decode(entry.value);
-      record.evaluations.push(evaluation);
+      change(record);
       try {
         await this.records.update(recordKey(digest), ArtifactRecord.encode(record).finish(), entry.revision);
         return record;

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { ArtifactRegistry } from '../artifacts';
 import type { PlatformConfig } from '../config';
-import { JobHandler, JobManager, JobRecords } from '../jobs';
+import { JobHandler, JobManager, JobRecords, ShardBoard, ShardHandler } from '../jobs';
 import type { Logger } from '../observability';
 import type { Fabric } from '../ports';
 import { createModelResolver } from './model-sources';
@@ -15,6 +15,8 @@ export interface Runtime {
   readonly jobRecords: JobRecords;
   readonly artifacts: ArtifactRegistry;
   readonly logger: Logger;
+  /** Where the shards of fanned-out jobs record their results. */
+  readonly shards: ShardBoard;
   /** Per-job scratch space on local disk. */
   readonly scratchDir: string;
   resolveModel(ref: string, field: string): Promise<string>;
@@ -32,10 +34,13 @@ export interface ServiceModule {
   definition: grpc.ServiceDefinition;
   implementation(runtime: Runtime): grpc.UntypedServiceImplementation;
   handlers(runtime: Runtime): Record<string, JobHandler>;
+  /** Work on the service's shard queue (`jobs.<name>-shards`), for jobs that fan out. */
+  shardHandler?(runtime: Runtime): ShardHandler;
 }
 
 export const JOB_BUCKET = 'jobs';
 export const ARTIFACT_BUCKET = 'artifacts';
+export const SHARD_BUCKET = 'shards';
 
 export async function createRuntime(config: PlatformConfig, fabric: Fabric, logger: Logger): Promise<Runtime> {
   const jobRecords = new JobRecords(await fabric.kv.bucket(JOB_BUCKET));
@@ -47,6 +52,7 @@ export async function createRuntime(config: PlatformConfig, fabric: Fabric, logg
     jobs: new JobManager(jobRecords, fabric.queue, fabric.bus),
     jobRecords,
     artifacts,
+    shards: new ShardBoard(await fabric.kv.bucket(SHARD_BUCKET), fabric.blobs),
     logger,
     scratchDir: path.join(config.dataDir, 'scratch'),
     resolveModel,

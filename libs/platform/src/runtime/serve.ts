@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { loadPackageDefinition } from '@patchwork/contracts';
 import type { PlatformConfig } from '../config';
 import { createEmbeddedFabric, createNatsFabric } from '../fabric';
-import { JobWorker } from '../jobs';
+import { JobWorker, ShardWorker } from '../jobs';
 import { startGrpcServer } from '../grpc';
 import { createLogger, createMetrics, Logger, startMetricsServer } from '../observability';
 import type { Fabric } from '../ports';
@@ -72,9 +72,23 @@ export async function serve(options: ServeOptions): Promise<RunningPlatform> {
     shutdown: { graceMs: config.shutdownGraceMs, handleSignals: options.handleSignals ?? false },
   });
 
-  const workers: JobWorker[] = [];
+  const workers: (JobWorker | ShardWorker)[] = [];
   if (config.workers) {
     for (const module of modules) {
+      if (module.shardHandler) {
+        const shardWorker = new ShardWorker({
+          service: module.name,
+          queue: fabric.queue,
+          board: runtime.shards,
+          records: runtime.jobRecords,
+          handler: module.shardHandler(runtime),
+          concurrency: config.workerConcurrency,
+          heartbeatMs: Math.max(250, Math.floor(config.ackWaitMs / 3)),
+          logger: logger.child({ shards: module.name }),
+        });
+        await shardWorker.start();
+        workers.push(shardWorker);
+      }
       const handlers = module.handlers(runtime);
       if (Object.keys(handlers).length === 0) continue;
       const worker = new JobWorker({

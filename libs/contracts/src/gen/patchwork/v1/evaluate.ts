@@ -30,6 +30,18 @@ export interface SubmitEvaluationRequest {
   /** A registered task name or a task config as YAML. */
   task: string;
   labels: { [key: string]: string };
+  /** Documents per forward batch (default 32) and per shard on the work queue (default 256). */
+  batchSize: number;
+  shardSize: number;
+  /** Only the first `limit` documents (0 = all), as lm-evaluation-harness's --limit. */
+  limit: number;
+  /**
+   * Optional promotion rule as JSON, e.g. {"all":[{"metric":"acc","op":">=","value":0.9},
+   * {"metric":"negative_flip_rate","op":"<=","value":0.05}]}; flip metrics are measured against
+   * `baseline_job_id` (an earlier evaluation of the current version on the same task).
+   */
+  gateJson: string;
+  baselineJobId: string;
 }
 
 export interface SubmitEvaluationRequest_LabelsEntry {
@@ -45,7 +57,18 @@ export interface CompareModelsRequest {
 }
 
 function createBaseSubmitEvaluationRequest(): SubmitEvaluationRequest {
-  return { requestId: "", model: undefined, adapterDigest: "", task: "", labels: {} };
+  return {
+    requestId: "",
+    model: undefined,
+    adapterDigest: "",
+    task: "",
+    labels: {},
+    batchSize: 0,
+    shardSize: 0,
+    limit: 0,
+    gateJson: "",
+    baselineJobId: "",
+  };
 }
 
 export const SubmitEvaluationRequest: MessageFns<SubmitEvaluationRequest> = {
@@ -65,6 +88,21 @@ export const SubmitEvaluationRequest: MessageFns<SubmitEvaluationRequest> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       SubmitEvaluationRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
     });
+    if (message.batchSize !== 0) {
+      writer.uint32(48).uint32(message.batchSize);
+    }
+    if (message.shardSize !== 0) {
+      writer.uint32(56).uint32(message.shardSize);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(64).uint32(message.limit);
+    }
+    if (message.gateJson !== "") {
+      writer.uint32(74).string(message.gateJson);
+    }
+    if (message.baselineJobId !== "") {
+      writer.uint32(82).string(message.baselineJobId);
+    }
     return writer;
   },
 
@@ -124,6 +162,46 @@ export const SubmitEvaluationRequest: MessageFns<SubmitEvaluationRequest> = {
             }
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.batchSize = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.shardSize = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.gateJson = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.baselineJobId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -164,6 +242,27 @@ export const SubmitEvaluationRequest: MessageFns<SubmitEvaluationRequest> = {
           {},
         )
         : {},
+      batchSize: isSet(object.batchSize)
+        ? globalThis.Number(object.batchSize)
+        : isSet(object.batch_size)
+        ? globalThis.Number(object.batch_size)
+        : 0,
+      shardSize: isSet(object.shardSize)
+        ? globalThis.Number(object.shardSize)
+        : isSet(object.shard_size)
+        ? globalThis.Number(object.shard_size)
+        : 0,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      gateJson: isSet(object.gateJson)
+        ? globalThis.String(object.gateJson)
+        : isSet(object.gate_json)
+        ? globalThis.String(object.gate_json)
+        : "",
+      baselineJobId: isSet(object.baselineJobId)
+        ? globalThis.String(object.baselineJobId)
+        : isSet(object.baseline_job_id)
+        ? globalThis.String(object.baseline_job_id)
+        : "",
     };
   },
 
@@ -190,6 +289,21 @@ export const SubmitEvaluationRequest: MessageFns<SubmitEvaluationRequest> = {
         });
       }
     }
+    if (message.batchSize !== 0) {
+      obj.batchSize = Math.round(message.batchSize);
+    }
+    if (message.shardSize !== 0) {
+      obj.shardSize = Math.round(message.shardSize);
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.gateJson !== "") {
+      obj.gateJson = message.gateJson;
+    }
+    if (message.baselineJobId !== "") {
+      obj.baselineJobId = message.baselineJobId;
+    }
     return obj;
   },
 
@@ -213,6 +327,11 @@ export const SubmitEvaluationRequest: MessageFns<SubmitEvaluationRequest> = {
       },
       {},
     );
+    message.batchSize = object.batchSize ?? 0;
+    message.shardSize = object.shardSize ?? 0;
+    message.limit = object.limit ?? 0;
+    message.gateJson = object.gateJson ?? "";
+    message.baselineJobId = object.baselineJobId ?? "";
     return message;
   },
 };
