@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { PatchworkError } from '@patchwork/errors';
+import { fastMatMulInfo, installFastMatMul, restoreMatMul } from './kernels/fast-matmul';
 import { startTensorflow } from './tensorflow';
 import type { BackendChoice, BackendInfo, BackendName, InitBackendOptions } from './types';
 import { startWasm } from './wasm';
@@ -59,7 +60,23 @@ function validate(options: InitBackendOptions): number {
       violations: [{ field: 'threads', description: 'must be an integer in [1, 64]' }],
     });
   }
+  if (options.fastKernels !== undefined && typeof options.fastKernels !== 'boolean') {
+    throw new PatchworkError('INVALID_ARGUMENT', `fastKernels must be a boolean, got ${JSON.stringify(options.fastKernels)}`, {
+      violations: [{ field: 'fastKernels', description: 'must be a boolean' }],
+    });
+  }
   return threads;
+}
+
+/** Installs or removes the fast kernels of the chosen backend; their description, when installed. */
+function applyFastKernels(name: BackendName, options: InitBackendOptions): string | undefined {
+  if (name !== 'wasm' && name !== 'cpu') return undefined;
+  if (!(options.fastKernels ?? name === 'wasm')) {
+    restoreMatMul(name);
+    return undefined;
+  }
+  const logger = options.logger;
+  return installFastMatMul(name, { onFallback: logger && ((reason) => logger('tensor kernel fallback', { backend: name, reason })) });
 }
 
 async function select(options: InitBackendOptions, threads: number): Promise<BackendInfo> {
@@ -93,6 +110,8 @@ export function initBackend(options: InitBackendOptions): Promise<BackendInfo> {
   }
   const run = queue.then(async () => {
     const info = await select(options, threads);
+    const kernels = applyFastKernels(info.name, options);
+    if (kernels !== undefined) info.kernels = kernels;
     current = info;
     options.logger?.('tensor backend selected', { requested: options.backend, ...info });
     return info;
@@ -104,7 +123,12 @@ export function initBackend(options: InitBackendOptions): Promise<BackendInfo> {
 /** The backend in use, as last chosen by `initBackend`, or as tfjs reports it if none was. */
 export function backendInfo(): BackendInfo {
   const active = tf.getBackend() as BackendName | undefined;
-  if (current !== undefined && current.name === active) return { ...current };
+  if (current !== undefined && current.name === active) {
+    // Live: a run-time fallback of a fast kernel shows here, not only at initialisation.
+    const { kernels: _chosen, ...info } = current;
+    const kernels = fastMatMulInfo(current.name);
+    return kernels === undefined ? info : { ...info, kernels };
+  }
   return { name: active ?? 'cpu', device: active === 'webgpu' ? 'gpu' : 'cpu', threads: 1, reason: current === undefined ? 'initBackend was not called' : `backend switched outside initBackend (last chosen: ${current.name})` };
 }
 
