@@ -1,4 +1,5 @@
-import { jobsStreamName, queueConsumerName } from '@patchwork/platform';
+import { jobsStreamName, queueConsumerName, shardQueueName } from '@patchwork/platform';
+import { evaluateServiceModule } from '@patchwork/service-evaluate';
 import { readNatsInstall } from '../nats/nats-install';
 import { OVERLAYS, type Overlay } from '../repo-paths';
 import { containerConfigs, named, ofKind, renderOverlay } from './rendered';
@@ -42,22 +43,25 @@ describe.each(OVERLAYS)('overlay %s: KEDA', (overlay) => {
     expect(config.services).toHaveLength(1);
     const [queue] = config.services;
 
-    expect(spec.triggers).toHaveLength(1);
-    const [trigger] = spec.triggers;
-    expect(trigger.type).toBe('nats-jetstream');
-    expect(Object.keys(trigger.metadata).filter((k) => !TRIGGER_FIELDS.includes(k))).toEqual([]);
-    expect(REQUIRED_FIELDS.filter((k) => trigger.metadata[k] === undefined)).toEqual([]);
-    expect(trigger.metadata['stream']).toBe(jobsStreamName(config.natsPrefix));
-    expect(trigger.metadata['consumer']).toBe(queueConsumerName(config.natsPrefix, queue));
-    expect(trigger.metadata['account']).toBe('$G');
-    // The headless service of the same NATS release the workers connect to, on its monitoring port.
-    expect(config.natsServers.map((s) => new URL(s).hostname)).toContain(nats.clientHost);
-    expect(trigger.metadata['natsServerMonitoringEndpoint']).toBe(`${nats.headlessHost}:${nats.monitorPort}`);
-    expect(trigger.metadata['useHttps'] ?? 'false').toBe('false');
-    for (const field of ['lagThreshold', 'activationLagThreshold']) {
-      if (trigger.metadata[field] !== undefined) expect(trigger.metadata[field]).toMatch(/^\d+$/);
+    // One trigger per queue the workers consume: their jobs, and their shards where they fan out.
+    const fansOut = queue === evaluateServiceModule.name && evaluateServiceModule.shardHandler !== undefined;
+    const consumers = [queueConsumerName(config.natsPrefix, queue), ...(fansOut ? [queueConsumerName(config.natsPrefix, shardQueueName(queue))] : [])];
+    expect(spec.triggers.map((t) => t.metadata['consumer'])).toEqual(consumers);
+    for (const trigger of spec.triggers) {
+      expect(trigger.type).toBe('nats-jetstream');
+      expect(Object.keys(trigger.metadata).filter((k) => !TRIGGER_FIELDS.includes(k))).toEqual([]);
+      expect(REQUIRED_FIELDS.filter((k) => trigger.metadata[k] === undefined)).toEqual([]);
+      expect(trigger.metadata['stream']).toBe(jobsStreamName(config.natsPrefix));
+      expect(trigger.metadata['account']).toBe('$G');
+      // The headless service of the same NATS release the workers connect to, on its monitoring port.
+      expect(config.natsServers.map((s) => new URL(s).hostname)).toContain(nats.clientHost);
+      expect(trigger.metadata['natsServerMonitoringEndpoint']).toBe(`${nats.headlessHost}:${nats.monitorPort}`);
+      expect(trigger.metadata['useHttps'] ?? 'false').toBe('false');
+      for (const field of ['lagThreshold', 'activationLagThreshold']) {
+        if (trigger.metadata[field] !== undefined) expect(trigger.metadata[field]).toMatch(/^\d+$/);
+      }
+      expect(Number(trigger.metadata['lagThreshold'])).toBeGreaterThan(0);
     }
-    expect(Number(trigger.metadata['lagThreshold'])).toBeGreaterThan(0);
 
     expect(spec.minReplicaCount).toBe(0);
     expect(spec.maxReplicaCount).toBeGreaterThanOrEqual(1);
@@ -66,11 +70,17 @@ describe.each(OVERLAYS)('overlay %s: KEDA', (overlay) => {
   });
 
   if (overlay === 'prod') {
-    it('scales evaluate on consumer jobs-evaluate of stream JOBS, the names the platform creates with the default empty prefix', () => {
+    it('scales evaluate on consumers jobs-evaluate and jobs-evaluate-shards of stream JOBS, the names the platform creates with the default empty prefix', () => {
       const evaluate = scaledObjects.find((s) => (s['spec'] as ScaledObjectSpec).scaleTargetRef.name === 'patchwork-evaluate-worker')!;
-      const { metadata } = (evaluate['spec'] as ScaledObjectSpec).triggers[0];
-      expect({ stream: metadata['stream'], consumer: metadata['consumer'] }).toEqual({ stream: jobsStreamName(''), consumer: queueConsumerName('', 'evaluate') });
-      expect({ stream: metadata['stream'], consumer: metadata['consumer'] }).toEqual({ stream: 'JOBS', consumer: 'jobs-evaluate' });
+      const triggers = (evaluate['spec'] as ScaledObjectSpec).triggers.map(({ metadata }) => ({ stream: metadata['stream'], consumer: metadata['consumer'] }));
+      expect(triggers).toEqual([
+        { stream: jobsStreamName(''), consumer: queueConsumerName('', 'evaluate') },
+        { stream: jobsStreamName(''), consumer: queueConsumerName('', shardQueueName('evaluate')) },
+      ]);
+      expect(triggers).toEqual([
+        { stream: 'JOBS', consumer: 'jobs-evaluate' },
+        { stream: 'JOBS', consumer: 'jobs-evaluate-shards' },
+      ]);
       expect(configs.get('patchwork-evaluate-worker')!.config.natsPrefix).toBe('');
     });
   }
