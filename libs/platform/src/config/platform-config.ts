@@ -12,11 +12,15 @@ export interface PlatformConfig {
   natsToken?: string;
   /** Prefix of every stream, bucket and object store name (several deployments on one NATS). */
   natsPrefix: string;
+  /** Replicas of the streams, KV buckets and object store Patchwork creates (3 on a 3-node cluster). */
+  natsReplicas: number;
   /** Root of local state: embedded stores, the artifact cache, job scratch space. */
   dataDir: string;
   grpcHost: string;
   /** 0 picks a free port. */
   grpcPort: number;
+  /** Connections are closed after this age so clients re-resolve and spread over new replicas; 0 = never. */
+  maxConnectionAgeMs: number;
   /** Prometheus /metrics port; undefined = no metrics server. */
   metricsPort?: number;
   authToken?: string;
@@ -44,6 +48,8 @@ const ENV = {
   NATS_URL: 'natsServers',
   NATS_TOKEN: 'natsToken',
   PATCHWORK_NATS_PREFIX: 'natsPrefix',
+  PATCHWORK_NATS_REPLICAS: 'natsReplicas',
+  PATCHWORK_GRPC_MAX_CONNECTION_AGE_MS: 'maxConnectionAgeMs',
   PATCHWORK_DATA_DIR: 'dataDir',
   PATCHWORK_GRPC_HOST: 'grpcHost',
   PATCHWORK_GRPC_PORT: 'grpcPort',
@@ -109,9 +115,11 @@ export function readPlatformConfig(env: ConfigInput, flags: ConfigInput = {}): P
     natsServers: list(raw['natsServers']),
     natsToken: raw['natsToken'] || undefined,
     natsPrefix: raw['natsPrefix'] ?? '',
+    natsReplicas: integer(raw['natsReplicas'], 'natsReplicas', problems, 1, 1, 5),
     dataDir,
     grpcHost: raw['grpcHost'] || '127.0.0.1',
     grpcPort: integer(raw['grpcPort'], 'grpcPort', problems, 50051, 0, 65535),
+    maxConnectionAgeMs: integer(raw['maxConnectionAgeMs'], 'maxConnectionAgeMs', problems, 0, 0, 86_400_000),
     metricsPort,
     authToken: raw['authToken'] || undefined,
     tls: tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey, caFile: raw['tlsCa'] || undefined } : undefined,

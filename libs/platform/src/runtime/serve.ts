@@ -35,7 +35,7 @@ async function openFabric(config: PlatformConfig, logger: Logger): Promise<Fabri
   const queue = { ackWaitMs: config.ackWaitMs, maxDeliver: config.maxDeliver };
   if (config.natsServers.length > 0) {
     logger.info({ servers: config.natsServers, prefix: config.natsPrefix }, 'connecting to NATS');
-    return createNatsFabric({ servers: config.natsServers, token: config.natsToken, prefix: config.natsPrefix, queue, name: 'patchwork' });
+    return createNatsFabric({ servers: config.natsServers, token: config.natsToken, prefix: config.natsPrefix, replicas: config.natsReplicas, queue, name: 'patchwork' });
   }
   logger.info({ dataDir: config.dataDir }, 'no NATS_URL: using the embedded fabric (in-process queue, bus and KV; blobs on local disk)');
   return createEmbeddedFabric({ dataDir: config.dataDir, queue });
@@ -70,6 +70,7 @@ export async function serve(options: ServeOptions): Promise<RunningPlatform> {
     logger,
     metrics,
     shutdown: { graceMs: config.shutdownGraceMs, handleSignals: options.handleSignals ?? false },
+    ...(config.maxConnectionAgeMs > 0 ? { maxConnectionAgeMs: config.maxConnectionAgeMs } : {}),
   });
 
   const workers: (JobWorker | ShardWorker)[] = [];
