@@ -14,3 +14,4 @@ export {
 export type { FabricLogger } from './logger';
 export { subjectMatches } from './names';
 export { DEFAULT_DEDUP_WINDOW_MS, DEFAULT_QUEUE_SETTINGS, MAX_DELIVERIES_REASON, resolveQueueSettings } from './settings';
+export { deleteNatsNamespace } from './nats/delete-namespace';

@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { streamNamePrefixes } from '@patchwork/platform/src/fabric/nats/names';
+import { deleteNatsNamespace } from '@patchwork/platform';
 
 /** The NATS server the integration tests use (shared with other test runs: always use a prefix). */
 export function natsUrl(): string {
@@ -23,21 +21,7 @@ export function uniquePrefix(): string {
  */
 export async function cleanupPrefix(prefix: string, url = natsUrl()): Promise<string[]> {
   if (!/^it_[a-z0-9]+_$/.test(prefix)) throw new Error(`refusing to clean up ${JSON.stringify(prefix)}: not a test prefix`);
-  const nc = await connect({ servers: url });
-  const deleted: string[] = [];
-  try {
-    const jsm = await jetstreamManager(nc);
-    const heads = streamNamePrefixes(prefix);
-    const names: string[] = [];
-    for await (const name of jsm.streams.names()) if (heads.some((h) => name.startsWith(h))) names.push(name);
-    for (const name of names) {
-      await jsm.streams.delete(name);
-      deleted.push(name);
-    }
-  } finally {
-    await nc.drain();
-  }
-  return deleted;
+  return deleteNatsNamespace({ servers: url }, prefix);
 }
 
 /** Collects prefixes handed out during a test file and deletes them all at the end. */
