@@ -9,6 +9,7 @@ const commands = {
   serve: () => require('./commands/serve') as typeof import('./commands/serve'),
   quickstart: () => require('./commands/quickstart') as typeof import('./commands/quickstart'),
   adapter: () => require('./commands/adapter') as typeof import('./commands/adapter'),
+  eval: () => require('./commands/eval') as typeof import('./commands/eval'),
   modelForward: () => require('./commands/model-forward') as typeof import('./commands/model-forward'),
 };
 
@@ -23,6 +24,8 @@ function program(env: NodeJS.ProcessEnv, result: { code: number }): Command {
   const root = new Command('patchwork')
     .description('Patchwork: compress, train, merge, evaluate and retrieve model patches')
     .exitOverride()
+    // Options after a subcommand belong to it (`eval compare --out` is not `eval --out`).
+    .enablePositionalOptions()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   root
@@ -70,6 +73,32 @@ function program(env: NodeJS.ProcessEnv, result: { code: number }): Command {
     .option('--config <file>', 'merge recipe (default: examples/merge/task-arithmetic.yaml)')
     .action(async (flags) => {
       await commands.quickstart().quickstart({ out: flags.out, config: flags.config }, env);
+    });
+
+  const evalCmd = root
+    .command('eval')
+    .description('evaluate a model (and adapter) on a task; lm-evaluation-harness results and per-sample logs')
+    .option('--model <dir>', 'model directory')
+    .option('--adapter <dir>', 'PEFT adapter directory')
+    .option('--task <name|file>', 'a registered task (digits, spam, sotu_party, moby_dick_ppl, ...) or a task YAML')
+    .option('--out <file>', 'results JSON (samples_<task>.jsonl is written beside it)')
+    .option('--limit <n>', 'only the first n documents')
+    .option('--batch-size <n>', 'documents per forward (default 32)')
+    .option('--backend <name>', 'auto, tensorflow, webgpu, wasm or cpu (PATCHWORK_BACKEND)')
+    .action(async (flags) => {
+      for (const required of ['model', 'task', 'out']) {
+        if (!flags[required]) throw new PatchworkError('INVALID_ARGUMENT', `--${required}: required`);
+      }
+      await commands.eval().evalCommand({ ...flags, backend: flags.backend ?? env['PATCHWORK_BACKEND'] });
+    });
+  evalCmd
+    .command('compare')
+    .description('MUSCLE compatibility (negative/positive flips, ...) between two per-sample logs')
+    .requiredOption('--old <file>', 'samples jsonl of the current version')
+    .requiredOption('--new <file>', 'samples jsonl of the candidate')
+    .requiredOption('--out <file>', 'report JSON')
+    .action(async (flags) => {
+      await commands.eval().evalCompareCommand(flags);
     });
 
   const model = root.command('model').description('work with Hugging Face checkpoints');
