@@ -1,5 +1,4 @@
-import { RetrieveService } from '@patchwork/contracts';
-import { unimplementedServiceModule } from '@patchwork/platform';
-
-/** The retrieve contract is served; its methods answer UNIMPLEMENTED until the retrieve library lands. */
-export const retrieveServiceModule = unimplementedServiceModule('retrieve', 'patchwork.v1.Retrieve', RetrieveService);
+export { DEFAULT_TOP_K, RANKING_METRIC, RetrieveHandlers, retrieveServiceModule } from './retrieve-service';
+export { DEFAULT_ADAPTER_BUDGET_BYTES, ServingPool } from './serving-pool';
+export { adapterRecordOf, adapterRecords, tagsOf } from './adapter-records';
+export { decodeInputs, disposeInputs, encodeLogits } from './tensor-blobs';
