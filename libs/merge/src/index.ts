@@ -3,9 +3,13 @@ export { OUTPUT_DTYPES } from './config/merge-config';
 export { parseMergeYaml } from './config/parse-yaml';
 export type {
   ChoiceParameterSpec,
+  ChunkInput,
+  ChunkMerger,
   MergeMethod,
   NumberParameterSpec,
   ParameterSpec,
+  StreamingMerge,
+  TensorChunks,
   TensorMergeInput,
   TensorMerger,
   ValidationContext,
@@ -14,8 +18,10 @@ export type {
 export { getMergeMethod, mergeMethodNames } from './methods/registry';
 export { planMerge } from './plan';
 export type { MergePlan, ModelResolver, PlannedTensor } from './plan';
-export { executeMerge } from './execute';
+export { V8_GC_SLACK_BYTES, executeMerge } from './execute';
 export type { ExecuteOptions, MergeProgress, MergeSummary } from './execute';
+export type { MergeCheckpoint, MergeCursor } from './execute/cursor';
+export type { ShardRecord } from './io/shard-stream-writer';
 export { mergeInMemory } from './merge-in-memory';
 export type { InMemoryMergeRequest, InMemoryModel } from './merge-in-memory';
 
@@ -37,3 +43,9 @@ export type { LoraAdapter, LoraModule } from './lora/adapter-dir';
 
 export { MOS_DEFAULT_MOMENTUM, mergeMosAdapter, mosMomentumMerge } from './mos/mos-merge';
 export type { MosMergeOptions } from './mos/mos-merge';
+
+export { PORT_NOTE, portPatch } from './port/port-patch';
+export type { PortMode, PortPatchOptions, PortReport } from './port/port-patch';
+export { checkpointDigest } from './port/checkpoint-digest';
+export { SURGERY_NOTE, surgery } from './surgery/model-surgery';
+export type { SurgeryOptions, SurgeryReport } from './surgery/model-surgery';

@@ -160,6 +160,7 @@ def prune(t, density):
     return out
 
 t0 = time.perf_counter()
+c0 = time.process_time()
 base_header, base_start = header(base_path)
 models = [header(p) for p in model_paths]
 names = [k for k in base_header if k != "__metadata__"]
@@ -183,11 +184,13 @@ with open(out_path, "wb") as out:
         mixed = (pruned * weights[:, None] * mask).sum(axis=0)
         merged = mixed / np.maximum(mask.sum(axis=0), 1).astype(np.float32)
         (base + np.float32(lam) * merged).astype("<f4").tofile(out)
-print(json.dumps({"seconds": time.perf_counter() - t0, "numpy": np.__version__}))
+print(json.dumps({"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "numpy": np.__version__}))
 `;
 
 interface NumpyRun {
   seconds: number;
+  /** CPU seconds of the process (all threads), less exposed to a busy machine than wall time. */
+  cpu: number;
   wallSeconds: number;
   version: string;
 }
@@ -199,18 +202,20 @@ async function runNumpy(script: string, dirs: string[], out: string, options: Op
     maxBuffer: 1 << 20,
   });
   const wallSeconds = (performance.now() - started) / 1000;
-  const report = JSON.parse(stdout.trim()) as { seconds: number; numpy: string };
-  return { seconds: report.seconds, wallSeconds, version: report.numpy };
+  const report = JSON.parse(stdout.trim()) as { seconds: number; cpu: number; numpy: string };
+  return { seconds: report.seconds, cpu: report.cpu, wallSeconds, version: report.numpy };
 }
 
-async function runOurs(root: string, dirs: string[], out: string, options: Options, weights: number[]): Promise<{ seconds: number; bytesRead: number; peakRss: number }> {
+async function runOurs(root: string, dirs: string[], out: string, options: Options, weights: number[]): Promise<{ seconds: number; cpu: number; bytesRead: number; peakRss: number }> {
   const models = dirs.slice(1).map((d, i) => `  - {model: ${d}, parameters: {weight: ${weights[i]}, density: ${options.density}}}`).join('\n');
   const config = parseMergeYaml(`merge_method: ties\nbase_model: ${dirs[0]}\nmodels:\n${models}\nparameters: {semantics: peft, lambda: 1}\n`, root);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const plan = await planMerge(config, async (ref) => ref);
   try {
     const summary = await executeMerge(plan, { outDir: out });
-    return { seconds: (performance.now() - started) / 1000, bytesRead: summary.bytesRead, peakRss: summary.peakRssBytes };
+    const used = process.cpuUsage(cpu);
+    return { seconds: (performance.now() - started) / 1000, cpu: (used.user + used.system) / 1e6, bytesRead: summary.bytesRead, peakRss: summary.peakRssBytes };
   } finally {
     await plan.close();
   }
@@ -279,14 +284,18 @@ async function main(): Promise<void> {
 
     const raw = await rawRead(dirs);
     const ours: number[] = [];
+    const oursCpu: number[] = [];
     const numpy: NumpyRun[] = [];
     let last: { bytesRead: number; peakRss: number } = { bytesRead: 0, peakRss: 0 };
     for (let r = 0; r < options.repeats; r++) {
       const run = await runOurs(root, dirs, oursOut, options, weights);
       ours.push(run.seconds);
+      oursCpu.push(run.cpu);
       last = run;
       numpy.push(await runNumpy(script, dirs, numpyOut, options, weights));
-      process.stdout.write(`  run ${r + 1}: ours ${run.seconds.toFixed(2)} s, NumPy ${numpy[r].seconds.toFixed(2)} s (process ${numpy[r].wallSeconds.toFixed(2)} s)\n`);
+      process.stdout.write(
+        `  run ${r + 1}: ours ${run.seconds.toFixed(2)} s (cpu ${run.cpu.toFixed(2)} s), NumPy ${numpy[r].seconds.toFixed(2)} s (cpu ${numpy[r].cpu.toFixed(2)} s; process ${numpy[r].wallSeconds.toFixed(2)} s)\n`,
+      );
     }
     const difference = await maxDifference(path.join(oursOut, 'model.safetensors'), numpyOut);
     const inputBytes = raw.bytes;
@@ -299,7 +308,7 @@ async function main(): Promise<void> {
         `raw read of the inputs (${(inputBytes / 1e9).toFixed(2)} GB, page cache): ${raw.seconds.toFixed(2)} s = ${gb(inputBytes, raw.seconds)} GB/s`,
         `Patchwork executeMerge:  ${oursSeconds.toFixed(2)} s = ${gb(inputBytes, oursSeconds)} GB/s of input (${((100 * raw.seconds) / oursSeconds).toFixed(0)}% of raw read speed), read ${(last.bytesRead / 1e9).toFixed(2)} GB, peak RSS ${(last.peakRss / 2 ** 20).toFixed(0)} MiB`,
         `NumPy ${numpy[0].version}:            ${numpySeconds.toFixed(2)} s = ${gb(inputBytes, numpySeconds)} GB/s of input (process with startup ${numpyWall.toFixed(2)} s)`,
-        `speed ratio (NumPy time / ours): ${(numpySeconds / oursSeconds).toFixed(2)}x (goal >= 1.5x); with NumPy's process startup ${(numpyWall / oursSeconds).toFixed(2)}x`,
+        `speed ratio (NumPy time / ours): ${(numpySeconds / oursSeconds).toFixed(2)}x (goal >= 1.5x); with NumPy's process startup ${(numpyWall / oursSeconds).toFixed(2)}x; CPU time ratio ${(median(numpy.map((n) => n.cpu)) / median(oursCpu)).toFixed(2)}x`,
         `max |ours - NumPy| = ${difference.toExponential(2)} (${difference <= 1e-6 ? 'within' : 'OVER'} 1e-6)`,
       ].join('\n') + '\n',
     );

@@ -1,5 +1,5 @@
 import { PatchworkError } from '@patchwork/errors';
-import { rankWindowMask } from './rank-window';
+import { RankWindowFilter, rankWindowOf } from './rank-window';
 import { uniformAt } from './random';
 
 /**
@@ -20,19 +20,27 @@ function l1(values: Float32Array): number {
   return sum;
 }
 
-/** mergekit's `rescaled_masked_tensor` with the L1 norm: δ⊙m scaled so its L1 norm matches δ's. */
-export function rescaleL1(original: Float32Array, pruned: Float32Array): Float32Array {
-  const before = l1(original);
-  const after = l1(pruned);
-  if (before < L1_EPS || after < L1_EPS) return pruned;
-  const factor = before / after;
-  for (let i = 0; i < pruned.length; i++) pruned[i] *= factor;
-  return pruned;
+/** The L1 rescale factor ‖δ‖₁/‖δ⊙m‖₁ from the two norms, or null when mergekit skips it (either below 1e-7). */
+export function l1Factor(before: number, after: number): number | null {
+  return before < L1_EPS || after < L1_EPS ? null : before / after;
 }
 
-function applyMask(delta: Float32Array, mask: Uint8Array): Float32Array {
+/** Multiplies in place (float32 results), as torch's in-place scaling does. */
+export function scaleInPlace(values: Float32Array, factor: number): Float32Array {
+  for (let i = 0; i < values.length; i++) values[i] *= factor;
+  return values;
+}
+
+/** mergekit's `rescaled_masked_tensor` with the L1 norm: δ⊙m scaled so its L1 norm matches δ's. */
+export function rescaleL1(original: Float32Array, pruned: Float32Array): Float32Array {
+  const factor = l1Factor(l1(original), l1(pruned));
+  return factor === null ? pruned : scaleInPlace(pruned, factor);
+}
+
+/** δ where the filter keeps the element (visited in position order), 0 elsewhere. */
+export function maskByWindow(delta: Float32Array, filter: RankWindowFilter): Float32Array {
   const out = new Float32Array(delta.length);
-  for (let i = 0; i < delta.length; i++) if (mask[i]) out[i] = delta[i];
+  for (let i = 0; i < delta.length; i++) if (filter.keep(Math.abs(delta[i]))) out[i] = delta[i];
   return out;
 }
 
@@ -42,25 +50,52 @@ function applyMask(delta: Float32Array, mask: Uint8Array): Float32Array {
  */
 export function magnitudeSparsify(delta: Float32Array, density: number, rescale: boolean, tensor = 'tensor'): Float32Array {
   if (density >= 1) return delta.slice();
-  const k = Math.trunc(density * delta.length);
+  const k = magnitudeKeepCount(delta.length, density, tensor);
+  const out = maskByWindow(delta, new RankWindowFilter(rankWindowOf(delta, 0, k)));
+  return rescale ? rescaleL1(delta, out) : out;
+}
+
+/** k = int(density·n) of the TIES trim; INVALID_ARGUMENT when it keeps nothing (density < 1). */
+export function magnitudeKeepCount(n: number, density: number, tensor: string): number {
+  const k = Math.trunc(density * n);
   if (k <= 0) {
     throw new PatchworkError(
       'INVALID_ARGUMENT',
-      `density ${density} keeps no element of ${tensor} (${delta.length} elements); raise density or use semantics: peft, which zeroes the tensor instead`,
+      `density ${density} keeps no element of ${tensor} (${n} elements); raise density or use semantics: peft, which zeroes the tensor instead`,
     );
   }
-  const out = applyMask(delta, rankWindowMask(delta, 0, k));
-  return rescale ? rescaleL1(delta, out) : out;
+  return k;
+}
+
+/**
+ * DARE's draw over a stretch of a tensor starting at element `offset` (draws are keyed by the
+ * element's position in the whole tensor); `inverse` divides the kept values by density. No L1.
+ */
+export function randomSparsifyChunk(delta: Float32Array, density: number, inverse: boolean, key: number, offset: number): Float32Array {
+  const out = new Float32Array(delta.length);
+  if (density <= 0) return out;
+  const scale = inverse ? 1 / density : 1;
+  for (let i = 0; i < delta.length; i++) if (uniformAt(key, offset + i) < density) out[i] = delta[i] * scale;
+  return out;
 }
 
 /** DARE: keep each element with probability `density`, drawn from the counter stream `key`. */
 export function randomSparsify(delta: Float32Array, density: number, rescale: RescaleMode, key: number): Float32Array {
   if (density >= 1) return delta.slice();
-  const out = new Float32Array(delta.length);
-  if (density <= 0) return out;
-  const inverse = rescale === 'inverse' ? 1 / density : 1;
-  for (let i = 0; i < delta.length; i++) if (uniformAt(key, i) < density) out[i] = delta[i] * inverse;
-  return rescale === 'l1' ? rescaleL1(delta, out) : out;
+  const out = randomSparsifyChunk(delta, density, rescale === 'inverse', key, 0);
+  return rescale === 'l1' && density > 0 ? rescaleL1(delta, out) : out;
+}
+
+/** Breadcrumbs' window [n_top, n − n_bot) by descending magnitude for n elements. */
+export function outlierWindow(n: number, density: number, gamma: number): [number, number] {
+  const target = Math.trunc(density * n);
+  let top = Math.trunc(gamma * n);
+  let bottom = n - target - top;
+  if (bottom < 0) {
+    top += bottom;
+    bottom = 0;
+  }
+  return [top, n - bottom];
 }
 
 /**
@@ -70,25 +105,18 @@ export function randomSparsify(delta: Float32Array, density: number, rescale: Re
  */
 export function magnitudeOutliersSparsify(delta: Float32Array, density: number, gamma: number, rescale: boolean): Float32Array {
   if (density >= 1) return delta.slice();
-  const n = delta.length;
-  const target = Math.trunc(density * n);
-  let top = Math.trunc(gamma * n);
-  let bottom = n - target - top;
-  if (bottom < 0) {
-    top += bottom;
-    bottom = 0;
-  }
-  const out = applyMask(delta, rankWindowMask(delta, top, n - bottom));
+  const [from, to] = outlierWindow(delta.length, density, gamma);
+  const out = maskByWindow(delta, new RankWindowFilter(rankWindowOf(delta, from, to)));
   return rescale ? rescaleL1(delta, out) : out;
 }
 
 /**
- * DELLA's MAGPRUNE, per row of `rowLength` elements: rank magnitudes ascending 1..m within the row
- * (ties by position) and keep element of rank k with probability p_k = (density − ε) + 2ε(k−1)/(m−1)
- * (a one-element row keeps with probability `density`, where mergekit would divide by zero).
+ * MAGPRUNE over whole rows of `rowLength` elements, the first at element `offset` of the tensor.
+ * Within each row, magnitudes rank ascending 1..m (ties by position) and the element of rank k is
+ * kept with probability p_k = (density − ε) + 2ε(k−1)/(m−1) (a one-element row keeps with
+ * probability `density`, where mergekit would divide by zero); `inverse` divides by p_k. No L1.
  */
-export function dellaSparsify(delta: Float32Array, density: number, epsilon: number, rowLength: number, rescale: RescaleMode, key: number): Float32Array {
-  if (density >= 1) return delta.slice();
+export function dellaSparsifyChunk(delta: Float32Array, density: number, epsilon: number, rowLength: number, inverse: boolean, key: number, offset: number): Float32Array {
   const out = new Float32Array(delta.length);
   if (density <= 0) return out;
   const m = rowLength;
@@ -97,10 +125,17 @@ export function dellaSparsify(delta: Float32Array, density: number, epsilon: num
     for (let rank = 0; rank < m; rank++) {
       const i = start + order[rank];
       const p = m === 1 ? density : density - epsilon + (2 * epsilon * rank) / (m - 1);
-      if (uniformAt(key, i) < p) out[i] = rescale === 'inverse' ? delta[i] / p : delta[i];
+      if (uniformAt(key, offset + i) < p) out[i] = inverse ? delta[i] / p : delta[i];
     }
   }
-  return rescale === 'l1' ? rescaleL1(delta, out) : out;
+  return out;
+}
+
+/** DELLA's MAGPRUNE per row of `rowLength` elements, then the chosen rescale (see dellaSparsifyChunk). */
+export function dellaSparsify(delta: Float32Array, density: number, epsilon: number, rowLength: number, rescale: RescaleMode, key: number): Float32Array {
+  if (density >= 1) return delta.slice();
+  const out = dellaSparsifyChunk(delta, density, epsilon, rowLength, rescale === 'inverse', key, 0);
+  return rescale === 'l1' && density > 0 ? rescaleL1(delta, out) : out;
 }
 
 /** Positions of a row sorted by |x| ascending, ties by position. */

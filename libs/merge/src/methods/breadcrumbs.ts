@@ -1,4 +1,4 @@
-import { gtaMethod } from './generalized-task-arithmetic';
+import { gtaMethod } from './gta-method';
 
 /**
  * Model Breadcrumbs (Davari & Belilovsky): drop each task vector's largest magnitudes (gamma, the

@@ -1,6 +1,9 @@
 import { semanticsSpec, unusedUnder } from './common-parameters';
 import { GtaDefinition, gtaParameters, mergekitGta } from './generalized-task-arithmetic';
 import { MergeMethod, choiceOf } from './merge-method';
+import { streamingByChoice } from '../streaming/by-choice';
+import { gtaStreaming } from '../streaming/gta-streaming';
+import { peftStreaming } from '../streaming/peft-streaming';
 import { PEFT_UNUSED, peftTensorMerge } from './peft-semantics';
 
 const DEFINITION: GtaDefinition = { sparsifier: 'random', consensus: true, normalize: 0, rescale: 1 };
@@ -18,4 +21,5 @@ export const dareTies: MergeMethod = {
   parameters: [...gtaParameters(DEFINITION), semantics],
   validate: (_m, _p, context) => (context?.choices['semantics'] === 'peft' ? unusedUnder('peft', PEFT_UNUSED, context.given) : []),
   merge: (input) => (choiceOf(input, semantics) === 'peft' ? peftTensorMerge('dare_ties', input) : mergekitGta(DEFINITION, input)),
+  streaming: streamingByChoice(semantics, { mergekit: gtaStreaming(DEFINITION), peft: peftStreaming('dare_ties') }),
 };

@@ -1,4 +1,4 @@
-import { gtaMethod } from './generalized-task-arithmetic';
+import { gtaMethod } from './gta-method';
 
 /**
  * DELLA-Merging (Deep et al.): MAGPRUNE keeps each element with a probability that grows with its

@@ -15,7 +15,7 @@ import {
   seedSpec,
   weightSpec,
 } from './common-parameters';
-import { MergeMethod, ParameterSpec, TensorMergeInput, choiceOf } from './merge-method';
+import { ParameterSpec, TensorMergeInput, choiceOf } from './merge-method';
 
 /**
  * mergekit's generalized task arithmetic (`generalized_task_arithmetic.py`): sparsify each task
@@ -107,15 +107,4 @@ export function validateGta(def: GtaDefinition, modelParameters: Record<string, 
     }
   }
   return [...problems];
-}
-
-/** A GTA method with mergekit semantics only. */
-export function gtaMethod(name: string, def: GtaDefinition): MergeMethod {
-  return {
-    name,
-    requiresBase: true,
-    parameters: gtaParameters(def),
-    validate: (modelParameters) => validateGta(def, modelParameters),
-    merge: (input) => mergekitGta(def, input),
-  };
 }

@@ -1,3 +1,4 @@
+import { elementwiseStreaming } from '../streaming/by-choice';
 import { MergeMethod, boolean01, finite } from './merge-method';
 
 /** Weighted average of the models' weights (mergekit `linear`, Wortsman et al.'s model soups). */
@@ -26,4 +27,5 @@ export const linear: MergeMethod = {
     }
     return out;
   },
+  streaming: elementwiseStreaming((chunk) => linear.merge(chunk), (inputs) => 4 * (inputs + 2)),
 };

@@ -1,6 +1,9 @@
 import { semanticsSpec, unusedUnder } from './common-parameters';
 import { GtaDefinition, gtaParameters, mergekitGta } from './generalized-task-arithmetic';
 import { MergeMethod, choiceOf } from './merge-method';
+import { streamingByChoice } from '../streaming/by-choice';
+import { gtaStreaming } from '../streaming/gta-streaming';
+import { peftStreaming } from '../streaming/peft-streaming';
 import { PEFT_UNUSED, peftTensorMerge } from './peft-semantics';
 
 const DEFINITION: GtaDefinition = { sparsifier: 'magnitude', consensus: false, normalize: 0, rescale: 0 };
@@ -18,4 +21,5 @@ export const magnitudePrune: MergeMethod = {
   parameters: [...gtaParameters(DEFINITION), semantics],
   validate: (_m, _p, context) => (context?.choices['semantics'] === 'peft' ? unusedUnder('peft', PEFT_UNUSED, context.given) : []),
   merge: (input) => (choiceOf(input, semantics) === 'peft' ? peftTensorMerge('magnitude_prune', input) : mergekitGta(DEFINITION, input)),
+  streaming: streamingByChoice(semantics, { mergekit: gtaStreaming(DEFINITION), peft: peftStreaming('magnitude_prune') }),
 };

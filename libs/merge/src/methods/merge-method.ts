@@ -43,6 +43,47 @@ export interface TensorMergeInput {
 export type TensorMerger = (input: TensorMergeInput) => Float32Array;
 
 /**
+ * A stretch of one tensor: elements [offset, offset + length) of the flattened tensor, always
+ * whole rows (dim 0), so `shape` is the chunk's own `[rows, ...rest]`. A tensor that fits the
+ * memory budget is one chunk with offset 0.
+ */
+export interface ChunkInput extends TensorMergeInput {
+  /** Index of the chunk's first element in the flattened tensor (random draws are keyed by it). */
+  offset: number;
+  /** Elements of the whole tensor. */
+  tensorLength: number;
+}
+
+/** One tensor as a sequence of chunks, for statistics a method needs before merging it. */
+export interface TensorChunks {
+  name: string;
+  shape: readonly number[];
+  length: number;
+  modelParameters: Record<string, number>[];
+  parameters: Record<string, number>;
+  choices: Record<string, string>;
+  /** Visits every chunk in order; the inputs are read again unless the tensor is held whole. */
+  forEachChunk(visit: (chunk: ChunkInput) => void | Promise<void>): Promise<void>;
+}
+
+/** Merges one chunk; called once per chunk of the tensor, in order (it may carry state between chunks). */
+export type ChunkMerger = (chunk: ChunkInput) => Float32Array;
+
+/**
+ * How a method merges a tensor larger than the memory budget: statistics walks over the tensor's
+ * chunks, then a chunk merger whose concatenated outputs are bit-identical to `merge` on the whole
+ * tensor. The executor uses it for every tensor (a tensor that fits is one chunk held in memory,
+ * so its walks cost no reads).
+ */
+export interface StreamingMerge {
+  prepare(tensor: TensorChunks): Promise<ChunkMerger> | ChunkMerger;
+  /** Smallest run of elements a chunk may hold (a row for row-wise methods); default 1. */
+  atom?(shape: readonly number[], parameters: Record<string, number>, choices: Record<string, string>): number;
+  /** Peak working set in bytes per element of a chunk, inputs included; default 4·(3·inputs + 4). */
+  bytesPerElement?(inputs: number, choices: Record<string, string>): number;
+}
+
+/**
  * What a whole-model method sees before the merge pass: it may walk every merged tensor as many
  * times as its statistics need (each walk reads one tensor of each input at a time, so memory
  * stays bounded by the largest tensor).
@@ -80,8 +121,14 @@ export interface MergeMethod {
    */
   validate?: (modelParameters: Record<string, number>[], parameters: Record<string, number>, context?: ValidationContext) => string[];
   merge: TensorMerger;
-  /** Whole-model statistics; returns the merge to use instead of `merge`, or undefined for plain per-tensor merging. */
+  /**
+   * Whole-model statistics; returns the merge to use instead of `merge`, or undefined for plain
+   * per-tensor merging. The returned merger must be elementwise: past the memory budget the
+   * executor visits and merges tensors chunk by chunk (`ChunkInput`).
+   */
   prepare?: (context: WholeModelContext, choices: Record<string, string>) => Promise<TensorMerger | undefined>;
+  /** Per-tensor merging in chunks (see StreamingMerge); absent, a tensor must fit the budget whole. */
+  streaming?: StreamingMerge;
 }
 
 export const finite = (value: number): string | undefined => (Number.isFinite(value) ? undefined : 'must be finite');

@@ -16,6 +16,7 @@ import { MultiStreamSelector } from '../stats/multi-stream-select';
 import { lambdaSpec } from './common-parameters';
 import { ChoiceParameterSpec, MergeMethod, TensorMergeInput, TensorMerger, WholeModelContext, choiceOf, finite } from './merge-method';
 import { assertModelWide } from './model-wide';
+import { chunksAsModel } from '../streaming/chunk-context';
 
 const scope: ChoiceParameterSpec = {
   name: 'scope',
@@ -119,4 +120,6 @@ export const pcb: MergeMethod = {
     return addScaled(input.base as Float32Array, merged, input.parameters['lambda']);
   },
   prepare: async (context, choices) => (choiceOf({ choices }, scope) === 'model' ? prepareModelScope(context) : undefined),
+  // PCB of one tensor is the whole-model algorithm over that tensor's chunks.
+  streaming: { prepare: (tensor) => prepareModelScope(chunksAsModel(tensor)), bytesPerElement: (inputs) => 4 * (4 * inputs + 4) },
 };

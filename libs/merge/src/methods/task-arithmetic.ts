@@ -1,6 +1,8 @@
 import { semanticsSpec, unusedUnder } from './common-parameters';
 import { MergeMethod, boolean01, choiceOf, finite } from './merge-method';
 import { peftTensorMerge } from './peft-semantics';
+import { elementwiseStreaming, streamingByChoice } from '../streaming/by-choice';
+import { peftStreaming } from '../streaming/peft-streaming';
 
 const semantics = semanticsSpec(['mergekit', 'peft']);
 
@@ -39,4 +41,5 @@ export const taskArithmetic: MergeMethod = {
     for (let j = 0; j < out.length; j++) out[j] = base[j] + scale * delta[j];
     return out;
   },
+  streaming: streamingByChoice(semantics, { mergekit: elementwiseStreaming((chunk) => taskArithmetic.merge(chunk), (inputs) => 4 * (inputs + 3)), peft: peftStreaming('task_arithmetic') }),
 };

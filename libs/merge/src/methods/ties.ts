@@ -1,6 +1,10 @@
 import { semanticsSpec, unusedUnder } from './common-parameters';
 import { GtaDefinition, gtaParameters, mergekitGta } from './generalized-task-arithmetic';
 import { MergeMethod, choiceOf } from './merge-method';
+import { streamingByChoice } from '../streaming/by-choice';
+import { chunksAsModel } from '../streaming/chunk-context';
+import { gtaStreaming } from '../streaming/gta-streaming';
+import { peftStreaming } from '../streaming/peft-streaming';
 import { PEFT_UNUSED, peftTensorMerge } from './peft-semantics';
 import { prepareTiesPaper, tiesPaperOnTensor } from './ties-paper';
 
@@ -36,4 +40,9 @@ export const ties: MergeMethod = {
     return mergekitGta(DEFINITION, input);
   },
   prepare: async (context, choices) => (choices['semantics'] === 'paper' ? prepareTiesPaper(context, choices) : undefined),
+  streaming: streamingByChoice(semantics, {
+    mergekit: gtaStreaming(DEFINITION),
+    peft: peftStreaming('ties'),
+    paper: { prepare: (tensor) => prepareTiesPaper(chunksAsModel(tensor), tensor.choices) },
+  }),
 };

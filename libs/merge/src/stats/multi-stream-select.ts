@@ -1,7 +1,14 @@
 import { PatchworkError, invalidArgument } from '@patchwork/errors';
-import { bitsOf, isNaNBits, keyOfBits, valueOfKey } from '../math/float-keys';
+import { bitsOf, valueOfKey } from '../math/float-keys';
 
 const BINS = 65536;
+
+/** A selected order statistic and the counts around it in its stream's order. */
+export interface SelectedValue {
+  value: number;
+  less: number;
+  equal: number;
+}
 
 /**
  * Exact order statistics of several data streams that arrive together, chunk by chunk, over two
@@ -19,7 +26,8 @@ export class MultiStreamSelector {
   private readonly coarse: Float64Array[];
   private readonly counts: number[];
   private wanted: { bin: number; below: number; rank: number }[][] | null = null;
-  private fine: Map<number, Float64Array>[] = [];
+  /** Per stream, one low-bits histogram per wanted bin, indexed by `slotOfBin`. */
+  private fine: Float64Array[][] = [];
   private slotOfBin: Int32Array[] = [];
   private secondCounts: number[] = [];
 
@@ -40,12 +48,25 @@ export class MultiStreamSelector {
     if (this.wanted) throw new PatchworkError('INTERNAL', 'MultiStreamSelector: first walk after select()');
     const bits = bitsOf(chunk);
     const histogram = this.coarse[stream];
-    for (let i = 0; i < bits.length; i++) {
-      const x = bits[i];
-      if (isNaNBits(x)) throw invalidArgument(this.describe(stream), `holds NaN at element ${this.counts[stream] + i}; NaN cannot be ranked`);
-      histogram[keyOfBits(x, this.abs) >>> 16]++;
+    // Keys computed inline: a call per element (through module bindings) costs more than the work.
+    if (this.abs) {
+      for (let i = 0; i < bits.length; i++) {
+        const key = bits[i] & 0x7fffffff;
+        if (key > 0x7f800000) throw this.nanAt(stream, i);
+        histogram[key >>> 16]++;
+      }
+    } else {
+      for (let i = 0; i < bits.length; i++) {
+        const x = bits[i];
+        if ((x & 0x7fffffff) > 0x7f800000) throw this.nanAt(stream, i);
+        histogram[((x ^ ((x >> 31) | 0x80000000)) >>> 0) >>> 16]++;
+      }
     }
     this.counts[stream] += chunk.length;
+  }
+
+  private nanAt(stream: number, index: number): PatchworkError {
+    return invalidArgument(this.describe(stream), `holds NaN at element ${this.counts[stream] + index}; NaN cannot be ranked`);
   }
 
   /** Fixes the 0-based ascending ranks wanted from each stream (after walk one). */
@@ -62,10 +83,13 @@ export class MultiStreamSelector {
         return { bin, below, rank };
       });
     });
-    this.fine = this.wanted.map((list) => new Map(list.map((w) => [w.bin, new Float64Array(BINS)])));
+    this.fine = this.wanted.map((list) => {
+      const bins = [...new Set(list.map((w) => w.bin))];
+      return bins.map(() => new Float64Array(BINS));
+    });
     this.slotOfBin = this.wanted.map((list) => {
       const slots = new Int32Array(BINS).fill(-1);
-      for (const w of list) slots[w.bin] = 1;
+      [...new Set(list.map((w) => w.bin))].forEach((bin, slot) => (slots[bin] = slot));
       return slots;
     });
     this.secondCounts = new Array<number>(this.streams).fill(0);
@@ -76,20 +100,30 @@ export class MultiStreamSelector {
     const bits = bitsOf(chunk);
     const slots = this.slotOfBin[stream];
     const fine = this.fine[stream];
+    const abs = this.abs;
     for (let i = 0; i < bits.length; i++) {
-      const key = keyOfBits(bits[i], this.abs);
-      const bin = key >>> 16;
-      if (slots[bin] >= 0) (fine.get(bin) as Float64Array)[key & 0xffff]++;
+      const x = bits[i];
+      const key = abs ? x & 0x7fffffff : (x ^ ((x >> 31) | 0x80000000)) >>> 0;
+      const slot = slots[key >>> 16];
+      if (slot >= 0) fine[slot][key & 0xffff]++;
     }
     this.secondCounts[stream] += chunk.length;
   }
 
   /** The selected values, per stream in the order their ranks were given. */
   values(): number[][] {
-    if (!this.wanted) throw new PatchworkError('INTERNAL', 'MultiStreamSelector: values() before select()');
+    return this.details().map((list) => list.map((d) => d.value));
+  }
+
+  /**
+   * The selected values with how many elements of their stream order strictly below them
+   * (`less`) and equal to them (`equal`), which positional tie-breaking needs.
+   */
+  details(): SelectedValue[][] {
+    if (!this.wanted) throw new PatchworkError('INTERNAL', 'MultiStreamSelector: details() before select()');
     return this.wanted.map((list, stream) =>
       list.map(({ bin, below, rank }) => {
-        const histogram = this.fine[stream].get(bin) as Float64Array;
+        const histogram = this.fine[stream][this.slotOfBin[stream][bin]];
         let total = 0;
         for (let i = 0; i < BINS; i++) total += histogram[i];
         if (total !== this.coarse[stream][bin] || this.secondCounts[stream] !== this.counts[stream]) {
@@ -98,7 +132,7 @@ export class MultiStreamSelector {
         let cumulative = below;
         let low = 0;
         while (cumulative + histogram[low] <= rank) cumulative += histogram[low++];
-        return valueOfKey(((bin << 16) | low) >>> 0, this.abs);
+        return { value: valueOfKey(((bin << 16) | low) >>> 0, this.abs), less: cumulative, equal: histogram[low] };
       }),
     );
   }
