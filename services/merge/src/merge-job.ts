@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ArtifactKind, SubmitMergeRequest } from '@patchwork/contracts';
-import { executeMerge, planMerge } from '@patchwork/merge';
+import { PatchworkError } from '@patchwork/errors';
+import { executeMerge, MergeCursor, planMerge } from '@patchwork/merge';
 import { JobHandler, Runtime, artifactParents } from '@patchwork/platform';
 import { mergeConfigFromRequest } from './merge-request';
 
@@ -17,13 +18,16 @@ export function mergeJobHandler(runtime: Runtime): JobHandler {
     await context.progress({ stage: 'plan', message: 'opening inputs' });
     const plan = await planMerge(config, runtime.resolveModel);
     for (const warning of plan.warnings) context.logger.warn({ jobId: context.job.id }, warning);
-    const scratch = path.join(runtime.scratchDir, `${context.job.id}-${context.attempt}`);
+    // One scratch directory per job, kept across attempts: a redelivered job resumes from the
+    // finished shards its cursor (in the job's KV checkpoint) names, after re-hashing them.
+    const scratch = path.join(runtime.scratchDir, context.job.id);
+    let keepScratch = false;
     try {
-      await fs.rm(scratch, { recursive: true, force: true });
       const started = Date.now();
       const summary = await executeMerge(plan, {
         outDir: scratch,
         signal: context.signal,
+        checkpoint: { read: () => context.readCheckpoint<MergeCursor>(), write: (cursor) => context.writeCheckpoint(cursor) },
         onProgress: (p) =>
           context.progress({
             stage: p.phase === 'statistics' ? `statistics ${p.walk ?? 1}` : 'merge',
@@ -45,9 +49,14 @@ export function mergeJobHandler(runtime: Runtime): JobHandler {
         labels: { ...request.labels, producer: 'merge', merge_method: config.mergeMethod },
       });
       return { outputs: [{ digest: record.digest, size: record.size }] };
+    } catch (err) {
+      // A retryable failure or a worker shutdown leaves the finished shards for the next attempt.
+      const error = PatchworkError.from(err);
+      keepScratch = error.retryable || (context.signal.aborted && context.signal.reason === 'shutdown');
+      throw err;
     } finally {
       await plan.close();
-      await fs.rm(scratch, { recursive: true, force: true });
+      if (!keepScratch) await fs.rm(scratch, { recursive: true, force: true });
     }
   };
 }
