@@ -52,11 +52,13 @@ function program(env: NodeJS.ProcessEnv, result: { code: number }): Command {
     .option('--tls-ca <file>', 'CA bundle for a TLS --remote')
     .option('--request-id <id>', 'idempotency key for --remote (default: random)')
     .option('--max-shard-bytes <n>', 'largest output shard in bytes (local runs)')
+    .option('--max-memory <bytes>', 'peak memory budget; tensors that do not fit are merged in row chunks (local runs)')
     .action(async (flags) => {
       const options = {
         config: flags.config as string,
         out: flags.out as string,
         maxShardBytes: flags.maxShardBytes ? parsePositiveInt(flags.maxShardBytes, '--max-shard-bytes') : undefined,
+        maxMemoryBytes: flags.maxMemory ? parsePositiveInt(flags.maxMemory, '--max-memory') : undefined,
         requestId: flags.requestId as string | undefined,
       };
       if (flags.remote) {
