@@ -10,6 +10,7 @@ const commands = {
   quickstart: () => require('./commands/quickstart') as typeof import('./commands/quickstart'),
   adapter: () => require('./commands/adapter') as typeof import('./commands/adapter'),
   eval: () => require('./commands/eval') as typeof import('./commands/eval'),
+  compress: () => require('./commands/compress') as typeof import('./commands/compress'),
   modelForward: () => require('./commands/model-forward') as typeof import('./commands/model-forward'),
 };
 
@@ -101,6 +102,18 @@ function program(env: NodeJS.ProcessEnv, result: { code: number }): Command {
     .requiredOption('--out <file>', 'report JSON')
     .action(async (flags) => {
       await commands.eval().evalCompareCommand(flags);
+    });
+
+  root
+    .command('compress')
+    .description('PELA: factorize every eligible linear layer to about 1/gamma of its weights (Hugging Face layout out)')
+    .requiredOption('--model <dir>', 'dense model directory')
+    .requiredOption('--gamma <g>', 'compression factor per layer (> 1; 2 keeps about half)')
+    .option('--svd <method>', 'exact (LAPACK parity) or randomized (faster)', 'exact')
+    .requiredOption('--out <dir>', 'output directory (absent or empty)')
+    .option('--backend <name>', 'auto, tensorflow, webgpu, wasm or cpu (PATCHWORK_BACKEND)')
+    .action(async (flags) => {
+      await commands.compress().compressCommand({ ...flags, backend: flags.backend ?? env['PATCHWORK_BACKEND'] });
     });
 
   const model = root.command('model').description('work with Hugging Face checkpoints');
