@@ -83,7 +83,8 @@ const TEXT_BASE = {
   initializerRange: 0.02,
   dataSeed: 0,
   maxHeldOutBlocks: 256,
-  mlmProbability: 0.15,
+  mlmProbability: 0.4,
+  evalMlmProbability: 0.15,
   tokenizer: {
     vocabSize: 2048,
     corpora: [
