@@ -11,6 +11,7 @@ const commands = {
   adapter: () => require('./commands/adapter') as typeof import('./commands/adapter'),
   eval: () => require('./commands/eval') as typeof import('./commands/eval'),
   compress: () => require('./commands/compress') as typeof import('./commands/compress'),
+  backbone: () => require('./commands/backbone') as typeof import('./commands/backbone'),
   modelForward: () => require('./commands/model-forward') as typeof import('./commands/model-forward'),
 };
 
@@ -114,6 +115,21 @@ function program(env: NodeJS.ProcessEnv, result: { code: number }): Command {
     .option('--backend <name>', 'auto, tensorflow, webgpu, wasm or cpu (PATCHWORK_BACKEND)')
     .action(async (flags) => {
       await commands.compress().compressCommand({ ...flags, backend: flags.backend ?? env['PATCHWORK_BACKEND'] });
+    });
+
+  root
+    .command('backbone')
+    .description('tiny pretrained backbones built from real data')
+    .command('build')
+    .description('build gpt2-tiny, bert-tiny or vit-digits (optionally the evolved text variant) in the Hugging Face layout')
+    .requiredOption('--name <name>', 'gpt2-tiny, bert-tiny or vit-digits')
+    .option('--evolved', 'continued pre-training on more text (text backbones)')
+    .requiredOption('--out <dir>', 'output directory (absent or empty)')
+    .option('--seed <n>', 'seed (same seed, same bytes on the same backend)')
+    .option('--data-dir <dir>', 'build once under <dir>/backbones and reuse it')
+    .option('--backend <name>', 'wasm (default), cpu, ...')
+    .action(async (flags) => {
+      await commands.backbone().backboneBuild({ ...flags, backend: flags.backend ?? env['PATCHWORK_BACKEND'] });
     });
 
   const model = root.command('model').description('work with Hugging Face checkpoints');
