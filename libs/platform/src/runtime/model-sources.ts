@@ -24,6 +24,11 @@ export interface ModelSourceResolverOptions {
 
 /** Resolves a model reference to a local directory: artifacts are materialized into the cache. */
 export function createModelResolver(options: ModelSourceResolverOptions): (ref: string, field: string) => Promise<string> {
+  // Both sides are compared as real paths: a root reached through a symlink (a mounted volume)
+  // still contains the directories under it.
+  let realRoots: Promise<string[]> | undefined;
+  const roots = () =>
+    (realRoots ??= Promise.all(options.pathRoots.map((root) => fs.realpath(root).catch(() => path.resolve(root)))));
   return async (ref, field) => {
     if (ref.startsWith('artifact:')) return options.artifacts.materialize(ref.slice('artifact:'.length));
     if (!ref.startsWith('path:')) throw invalidArgument(field, `unknown model reference ${JSON.stringify(ref)}`);
@@ -37,7 +42,7 @@ export function createModelResolver(options: ModelSourceResolverOptions): (ref: 
     } catch {
       throw new PatchworkError('NOT_FOUND', `${field}: ${dir} does not exist on the server`);
     }
-    const allowed = options.pathRoots.some((root) => real === root || real.startsWith(root + path.sep));
+    const allowed = (await roots()).some((root) => real === root || real.startsWith(root + path.sep));
     if (!allowed) throw new PatchworkError('PERMISSION_DENIED', `${field}: ${dir} is outside the allowed model roots`);
     return real;
   };
