@@ -2,29 +2,15 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EvaluateClient, Job, JobsClient, JobState, SubmitEvaluationRequest } from '@patchwork/contracts';
-import { tinyVit } from '@patchwork/evaluate/src/testing/tiny-models';
+import { saveTinyVit as saveVit } from '@patchwork/evaluate/src/testing/tiny-models';
 import { callUnary, createGrpcClient, readPlatformConfig, RunningPlatform, serve } from '@patchwork/platform';
-import { tf, writeSafetensors } from '@patchwork/tensor';
+import { tf } from '@patchwork/tensor';
 import { evaluateServiceModule, RESULTS_FILE, samplesFile } from './index';
 
 let root: string;
 let platform: RunningPlatform;
 let evaluate: EvaluateClient;
 let jobs: JobsClient;
-
-async function saveVit(dir: string, seed: number): Promise<string> {
-  const model = tinyVit(10, seed);
-  try {
-    await fs.mkdir(dir, { recursive: true });
-    const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-    for (const [key, tensor] of model.weights) tensors[key] = { dtype: 'F32', shape: tensor.shape, data: tensor.dataSync() as Float32Array };
-    await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-    await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(model.config));
-  } finally {
-    model.dispose();
-  }
-  return dir;
-}
 
 async function finished(jobId: string): Promise<Job> {
   for (;;) {

@@ -1,22 +1,10 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { tinyVit } from '@patchwork/evaluate/src/testing/tiny-models';
-import { writeSafetensors } from '@patchwork/tensor';
+import { saveTinyVit as saveVit } from '@patchwork/evaluate/src/testing/tiny-models';
 import { main } from './main';
 
 let root: string;
-
-async function saveVit(dir: string, seed: number): Promise<string> {
-  const model = tinyVit(10, seed);
-  await fs.mkdir(dir, { recursive: true });
-  const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-  for (const [key, t] of model.weights) tensors[key] = { dtype: 'F32', shape: t.shape, data: t.dataSync() as Float32Array };
-  await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-  await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(model.config));
-  model.dispose();
-  return dir;
-}
 
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'cli-eval-'));

@@ -1,6 +1,7 @@
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { type Model, type RawConfig, createModel } from '@patchwork/models';
-import { tf } from '@patchwork/tensor';
+import { tf, writeSafetensors } from '@patchwork/tensor';
 
 /** `<repo>/../shared/fixtures`, where the peer reference checkpoints and tokenizers live. */
 export const FIXTURES = path.resolve(__dirname, '../../../../../shared/fixtures');
@@ -126,4 +127,19 @@ export function tinyVit(numLabels: number, seed = 3): Model {
     ...linear('classifier', h, numLabels),
   ];
   return build(config, shapes, seed);
+}
+
+/** A random tiny ViT for 8x8 digits saved in the Hugging Face layout (tests of the CLI and services). */
+export async function saveTinyVit(dir: string, seed: number): Promise<string> {
+  const model = tinyVit(10, seed);
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+    for (const [key, tensor] of model.weights) tensors[key] = { dtype: 'F32', shape: tensor.shape, data: tensor.dataSync() as Float32Array };
+    await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+    await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(model.config));
+  } finally {
+    model.dispose();
+  }
+  return dir;
 }

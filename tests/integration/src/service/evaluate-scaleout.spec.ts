@@ -6,7 +6,7 @@ import { EvaluateClient, Job, JobsClient, JobState, SubmitEvaluationRequest } fr
 import { callUnary, createGrpcClient, readPlatformConfig, RunningPlatform, serve } from '@patchwork/platform';
 import { evaluateServiceModule, RESULTS_FILE, samplesFile } from '@patchwork/service-evaluate';
 import { cleanupPrefix, natsUrl, uniquePrefix } from '../support/nats';
-import { saveTinyVit } from './tiny-vit';
+import { saveTinyVit } from '@patchwork/evaluate/src/testing/tiny-models';
 
 let root: string;
 let prefix: string;
