@@ -1,9 +1,12 @@
 import type { Model } from '@patchwork/models';
 import { tf } from '@patchwork/tensor';
-import { IGNORE_INDEX, Prng, causalLmLoss, crossEntropy } from '@patchwork/training';
+import { Prng, causalLmLoss, crossEntropy } from '@patchwork/training';
 import { type TokenBlocks, gatherBlocks } from '../data/blocks';
 import type { BertMlm } from '../heads/mlm-head';
 import { type MlmMasking, maskBatch } from '../data/mlm-batch';
+
+/** Generator stream of the evaluation masks ("EVAL"), apart from training streams. */
+export const EVAL_MASK_STREAM = 0x4556414c;
 
 /** Negative log-likelihood summed over predicted tokens, and which tokens those were. */
 export interface LmScore {
@@ -52,10 +55,7 @@ export function maskedLmPerplexity(mlm: BertMlm, blocks: TokenBlocks, masking: M
       const logits = mlm.logitsAt(input, undefined, tf.tensor1d(batch.positions, 'int32'));
       return crossEntropy(logits, tf.tensor1d(batch.targets, 'int32'), 'sum').dataSync()[0];
     });
-    for (const t of batch.targets) if (t !== IGNORE_INDEX) targets.push(t);
+    targets.push(...batch.targets);
   }
   return { perplexity: Math.exp(nll / targets.length), nll, targets: Int32Array.from(targets) };
 }
-
-/** Generator stream of the evaluation masks ("EVAL"), apart from training streams. */
-export const EVAL_MASK_STREAM = 0x4556414c;

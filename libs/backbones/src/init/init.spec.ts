@@ -1,7 +1,7 @@
 import { createModel } from '@patchwork/models';
 import { tf } from '@patchwork/tensor';
 import { type ShapeTable, bertShapes, gpt2Shapes, vitShapes } from './parameter-shapes';
-import { seededInit, transformersInitRule } from './seeded-init';
+import { seededInit, sinusoidalTable, transformersInitRule } from './seeded-init';
 
 function modelFrom(config: Record<string, unknown>, shapes: ShapeTable) {
   const weights = new Map([...seededInit(shapes, transformersInitRule(0.02), 1)].map(([k, v]) => [k, tf.tensor(v, shapes.get(k))]));
@@ -57,5 +57,17 @@ describe('seededInit', () => {
     const c = seededInit(shapes, transformersInitRule(0.02), 8).get('transformer.wte.weight') as Float32Array;
     expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
     expect(Buffer.from(a.buffer).equals(Buffer.from(c.buffer))).toBe(false);
+  });
+});
+
+describe('sinusoidalTable', () => {
+  it('is the scaled sine/cosine table of Vaswani et al.', () => {
+    const t = sinusoidalTable(5, 4, 0.5);
+    // Position 3: dims 0/1 at frequency 1, dims 2/3 at frequency 10000^(-1/2) = 0.01.
+    expect(t[3 * 4 + 0]).toBeCloseTo(0.5 * Math.sin(3), 6);
+    expect(t[3 * 4 + 1]).toBeCloseTo(0.5 * Math.cos(3), 6);
+    expect(t[3 * 4 + 2]).toBeCloseTo(0.5 * Math.sin(0.03), 6);
+    expect(t[3 * 4 + 3]).toBeCloseTo(0.5 * Math.cos(0.03), 6);
+    expect(Array.from(t.subarray(0, 4))).toEqual([0, 0.5, 0, 0.5]);
   });
 });

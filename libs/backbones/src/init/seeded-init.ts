@@ -49,3 +49,22 @@ export function variableOf(values: Float32Array, shape: readonly number[]): tf.V
     staging.dispose();
   }
 }
+
+/**
+ * The sinusoidal position table of Vaswani et al. (2017), `[length, dim]`, scaled by
+ * `amplitude`: PE(p, 2i) = sin(p / 10000^(2i/dim)), PE(p, 2i+1) = cos(p / 10000^(2i/dim)).
+ * Used as the *initial value* of learned absolute position embeddings: neighbouring positions
+ * start similar, so attention can find adjacent tokens early. With transformers' random
+ * N(0, 0.02) table a 2-layer BERT stayed at the unigram plateau for 1000 steps on our text; with
+ * this start it left it within 100 (see the README).
+ */
+export function sinusoidalTable(length: number, dim: number, amplitude: number): Float32Array {
+  const out = new Float32Array(length * dim);
+  for (let p = 0; p < length; p++) {
+    for (let i = 0; i < dim; i++) {
+      const angle = p * Math.pow(10000, -(2 * Math.floor(i / 2)) / dim);
+      out[p * dim + i] = amplitude * (i % 2 === 0 ? Math.sin(angle) : Math.cos(angle));
+    }
+  }
+  return out;
+}

@@ -35,6 +35,8 @@ export interface TextRecipe {
   readonly intermediate: number;
   /** Std of the normal initialisation (config `initializer_range`). */
   readonly initializerRange: number;
+  /** Initial value of the learned position table: transformers' normal draw, or scaled sinusoids. */
+  readonly positionInit: { readonly kind: 'normal' } | { readonly kind: 'sinusoidal'; readonly amplitude: number };
   readonly tokenizer: { readonly vocabSize: number; readonly corpora: readonly CorpusRef[] };
   readonly train: readonly CorpusRef[];
   /** Named held-out sets; each is scored separately. `base` is the pre-training domain. */
@@ -81,6 +83,7 @@ const TEXT_BASE = {
   heads: 4,
   intermediate: 512,
   initializerRange: 0.02,
+  positionInit: { kind: 'sinusoidal', amplitude: 0.01 },
   dataSeed: 0,
   maxHeldOutBlocks: 256,
   mlmProbability: 0.4,
@@ -116,14 +119,14 @@ export const RECIPES: Readonly<Record<BackboneName, Recipe>> = {
   'gpt2-tiny': {
     family: 'gpt2',
     ...TEXT_BASE,
-    training: { steps: 300, batchSize: 16, lr: 3e-3, warmupSteps: 30, schedule: 'cosine', weightDecay: 0.01, maxGradNorm: 1 },
-    evolved: { train: EVOLVED_TRAIN, training: { steps: 150, batchSize: 16, lr: 1.5e-3, warmupSteps: 15, schedule: 'cosine', weightDecay: 0.01, maxGradNorm: 1 } },
+    training: { steps: 600, batchSize: 8, lr: 3e-3, warmupSteps: 30, schedule: 'cosine', weightDecay: 0.01, maxGradNorm: 1 },
+    evolved: { train: EVOLVED_TRAIN, training: { steps: 300, batchSize: 8, lr: 1.5e-3, warmupSteps: 15, schedule: 'cosine', weightDecay: 0.01, maxGradNorm: 1 } },
   },
   'bert-tiny': {
     family: 'bert',
     ...TEXT_BASE,
-    training: { steps: 300, batchSize: 16, lr: 2e-3, warmupSteps: 30, schedule: 'cosine', weightDecay: 0.01, maxGradNorm: 1 },
-    evolved: { train: EVOLVED_TRAIN, training: { steps: 150, batchSize: 16, lr: 1e-3, warmupSteps: 15, schedule: 'cosine', weightDecay: 0.01, maxGradNorm: 1 } },
+    training: { steps: 600, batchSize: 16, lr: 3e-3, warmupSteps: 30, schedule: 'cosine', weightDecay: 0.01, maxGradNorm: 1 },
+    evolved: { train: EVOLVED_TRAIN, training: { steps: 300, batchSize: 16, lr: 1.5e-3, warmupSteps: 15, schedule: 'cosine', weightDecay: 0.01, maxGradNorm: 1 } },
   },
   'vit-digits': {
     family: 'vit',

@@ -14,6 +14,7 @@ export function tinyTextRecipe(family: 'gpt2' | 'bert'): TextRecipe {
     heads: 2,
     intermediate: 32,
     initializerRange: 0.02,
+    positionInit: { kind: 'sinusoidal', amplitude: 0.01 },
     tokenizer: { vocabSize: 300, corpora: SMALL },
     train: SMALL,
     heldOut: { base: [{ corpus: 'moby-dick', split: 'test', maxChars: 1500 }], new: [{ corpus: 'sotu', split: 'test', maxChars: 1500 }] },

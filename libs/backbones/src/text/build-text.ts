@@ -12,13 +12,15 @@ import type { MlmMasking } from '../data/mlm-batch';
 import { causalLmPerplexity, maskedLmPerplexity } from '../eval/lm-metrics';
 import { UnigramModel } from '../eval/unigram';
 import { WORD_EMBEDDINGS_KEY } from '../heads/mlm-head';
-import { seededInit, transformersInitRule, variableOf } from '../init/seeded-init';
+import { seededInit, sinusoidalTable, transformersInitRule, variableOf } from '../init/seeded-init';
 import { CONFIG_FILE, MODEL_FILE, writeJsonFiles, writeWeights } from '../io/hf-writer';
 import type { CorpusRef, TextRecipe, TrainingRecipe } from '../recipes/recipes';
 import { BERT_SPECIALS, GPT2_SPECIALS, type TrainedTokenizer, encodePlain, fromJson, specialId, trainTokenizer } from './tokenizer';
 import { TextModel, bertConfig, gpt2Config, textShapes } from './text-model';
 
 export const TOKENIZER_FILE = 'tokenizer.json';
+const GPT2_POSITIONS_KEY = 'transformer.wpe.weight';
+const BERT_POSITIONS_KEY = 'bert.embeddings.position_embeddings.weight';
 export const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
 
 /** Blocks scored during training to show progress (a small, fixed subset of the `base` held-out set). */
@@ -72,6 +74,10 @@ async function initialModel(recipe: TextRecipe, tok: TrainedTokenizer, seed: num
   const shapes = textShapes(recipe, vocabSize);
   const all = new Map([...shapes.model, ...shapes.head]);
   const values = seededInit(all, transformersInitRule(recipe.initializerRange, recipe.family === 'gpt2' ? recipe.layers : undefined), seed);
+  if (recipe.positionInit.kind === 'sinusoidal') {
+    const key = recipe.family === 'gpt2' ? GPT2_POSITIONS_KEY : BERT_POSITIONS_KEY;
+    values.set(key, sinusoidalTable(recipe.sequenceLength, recipe.hidden, recipe.positionInit.amplitude));
+  }
   let config: Record<string, unknown>;
   if (recipe.family === 'gpt2') config = gpt2Config(recipe, vocabSize, specialId(tok.tokenizer, GPT2_SPECIALS.eos));
   else {
