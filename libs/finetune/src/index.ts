@@ -6,6 +6,7 @@ export { trainFromConfig } from './runner/train-from-config';
 export type { EncodingCache } from './runner/prepare-task';
 export type { FinetuneProgress, TrainFromConfigOptions, TrainFromConfigResult } from './runner/train-from-config';
 export { METHODS, parseRunConfig } from './runner/run-config';
+export { checkRunConfig } from './runner/check-run-config';
 export type { DataSettings, EarlyStoppingSettings, Method, PromptSettings, RunConfig, TrainerSettings } from './runner/run-config';
 export { resolveModelDir } from './runner/resolve-model';
 

@@ -6,6 +6,7 @@ import { exitCodeFor } from './exit-codes';
 const commands = {
   mergeLocal: () => require('./commands/merge-local') as typeof import('./commands/merge-local'),
   mergeRemote: () => require('./commands/merge-remote') as typeof import('./commands/merge-remote'),
+  train: () => require('./commands/train') as typeof import('./commands/train'),
   serve: () => require('./commands/serve') as typeof import('./commands/serve'),
   quickstart: () => require('./commands/quickstart') as typeof import('./commands/quickstart'),
   adapter: () => require('./commands/adapter') as typeof import('./commands/adapter'),
@@ -71,6 +72,28 @@ function program(env: NodeJS.ProcessEnv, result: { code: number }): Command {
     });
 
   root
+    .command('train')
+    .description('train a patch (lora, adalora, hut, lst, list, muscle) or a full fine-tune from a YAML recipe')
+    .requiredOption('--config <file>', 'recipe: method, base_model, task, parameters, data, trainer')
+    .requiredOption('--out <dir>', 'receives adapter/ (model/ for method: full), metrics.json and checkpoints/')
+    .option('--base <dir|backbone>', "overrides the recipe's base_model")
+    .option('--resume', 'continue a run killed part way from <out>/checkpoints')
+    .option('--data-dir <dir>', 'where named backbones are built and cached (PATCHWORK_DATA_DIR, default ~/.patchwork)')
+    .option('--backend <name>', 'auto, tensorflow, webgpu, wasm or cpu (PATCHWORK_BACKEND)')
+    .option('--remote <host:port>', 'run through the gRPC train service instead of in this process')
+    .option('--token <token>', 'bearer token for --remote (PATCHWORK_AUTH_TOKEN)')
+    .option('--tls-ca <file>', 'CA bundle for a TLS --remote')
+    .option('--request-id <id>', 'idempotency key for --remote (default: random)')
+    .action(async (flags) => {
+      const options = { config: flags.config, out: flags.out, base: flags.base, resume: flags.resume === true, dataDir: flags.dataDir, backend: flags.backend ?? env['PATCHWORK_BACKEND'], requestId: flags.requestId };
+      if (flags.remote) {
+        await commands.train().trainRemote(options, { address: flags.remote, token: flags.token ?? env['PATCHWORK_AUTH_TOKEN'], tlsCaFile: flags.tlsCa });
+      } else {
+        await commands.train().trainLocal(options, env);
+      }
+    });
+
+  root
     .command('quickstart')
     .description('boot the services in this process (embedded default) and run the example merge through them and in-process')
     .option('--out <dir>', 'where the merged models go', 'patchwork-quickstart')
@@ -112,6 +135,15 @@ function program(env: NodeJS.ProcessEnv, result: { code: number }): Command {
     .requiredOption('--gamma <g>', 'compression factor per layer (> 1; 2 keeps about half)')
     .option('--svd <method>', 'exact (LAPACK parity) or randomized (faster)', 'exact')
     .requiredOption('--out <dir>', 'output directory (absent or empty)')
+    .option('--distill <dataset>', 'intermediate pre-training on a corpus (moby-dick, sotu, spam-ham) or task (digits, spam, ...)')
+    .option('--steps <n>', 'distillation steps (with --distill)')
+    .option('--batch-size <n>', 'distillation batch (default 8)')
+    .option('--lr <x>', 'distillation AdamW learning rate (default 2.5e-4)')
+    .option('--alpha <x>', 'feature-distillation weight (default 1)')
+    .option('--beta <x>', 'weight-perturbation weight (default 1)')
+    .option('--eps <x>', 'weight-perturbation target (default 1e-3)')
+    .option('--task-weight <x>', 'task / LM loss weight (default 1)')
+    .option('--checkpoint-dir <dir>', 'keep distillation checkpoints here; the same command resumes from them')
     .option('--backend <name>', 'auto, tensorflow, webgpu, wasm or cpu (PATCHWORK_BACKEND)')
     .action(async (flags) => {
       await commands.compress().compressCommand({ ...flags, backend: flags.backend ?? env['PATCHWORK_BACKEND'] });

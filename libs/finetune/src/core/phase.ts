@@ -1,6 +1,6 @@
 import { PatchworkError } from '@patchwork/errors';
 import { SafetensorsFile, type TensorData, tf, writeSafetensors } from '@patchwork/tensor';
-import { type ExtraState, type Metrics, type MicroBatch, type TrainProgress, type TrainResult, train } from '@patchwork/training';
+import { type EvalRecord, type ExtraState, type Metrics, type MicroBatch, type StepRecord, type TrainProgress, type TrainResult, train } from '@patchwork/training';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import * as nodePath from 'node:path';
@@ -43,6 +43,9 @@ export interface PhaseSummary {
   readonly examplesSeen: number;
   /** True when this call found the phase already finished and only restored its parameters. */
   readonly restored: boolean;
+  /** Loss and learning rate of every step, and every evaluation: the training curves (earlier, killed calls included). */
+  readonly lossHistory: readonly StepRecord[];
+  readonly evalHistory: readonly EvalRecord[];
 }
 
 const FINAL_TENSORS = 'final.safetensors';
@@ -97,7 +100,7 @@ export async function runPhase(spec: PhaseSpec, io: PhaseIO): Promise<PhaseSumma
     const done = await readSummary(dir);
     if (done !== undefined) {
       await restoreParams(dir, spec.params);
-      return { ...done, restored: true };
+      return { ...done, restored: true, lossHistory: done.lossHistory ?? [], evalHistory: done.evalHistory ?? [] };
     }
   } else {
     await rm(dir, { recursive: true, force: true });
@@ -138,6 +141,8 @@ export async function runPhase(spec: PhaseSpec, io: PhaseIO): Promise<PhaseSumma
     examplesPerSec: result.examplesPerSec,
     examplesSeen: result.steps * t.batchSize * t.gradAccum,
     restored: false,
+    lossHistory: result.lossHistory,
+    evalHistory: result.evalHistory,
   };
   await saveFinal(dir, spec.params, summary);
   return summary;

@@ -69,11 +69,13 @@ export async function muscleMethod(ctx: MethodContext): Promise<PreparedRun> {
     const oldModel = ctx.taskModel(oldBase);
     const oldHead = ctx.task.headFor(oldModel);
     const head = ctx.task.headFor(ctx.model);
-    const oldTeacher = await loadAdapter(config.oldAdapter, oldModel);
+    const oldAdapterDir = await ctx.resolveModel(config.oldAdapter, 'parameters.old_adapter');
+    const newAdapterDir = await ctx.resolveModel(config.newAdapter, 'parameters.new_adapter');
+    const oldTeacher = await loadAdapter(oldAdapterDir, oldModel);
     owned.push(oldTeacher);
-    const newTeacher = await loadAdapter(config.newAdapter, ctx.model);
+    const newTeacher = await loadAdapter(newAdapterDir, ctx.model);
     owned.push(newTeacher);
-    const student = await loadAdapter(config.newAdapter, ctx.model, { seed: ctx.config.trainer.seed });
+    const student = await loadAdapter(newAdapterDir, ctx.model, { seed: ctx.config.trainer.seed });
     owned.push(student);
     const test = ctx.task.test;
     const bs = ctx.config.trainer.evalBatchSize;

@@ -30,6 +30,12 @@ export interface TrainFromConfigOptions {
   readonly outDir: string;
   /** Where backbones named in the config are built and cached. */
   readonly dataDir?: string;
+  /**
+   * Turns a model or adapter reference of the config (`base_model`, MUSCLE's `old_base_model`,
+   * `old_adapter`, `new_adapter`) into a local directory. Default: an existing directory or a
+   * backbone name (`resolveModelDir`); a service narrows it to what its clients may reach.
+   */
+  readonly resolveModel?: (ref: string, field: string) => Promise<string>;
   readonly onProgress?: (progress: FinetuneProgress) => void;
   /** Cancels between micro-batches after writing a checkpoint (CANCELLED). */
   readonly signal?: AbortSignal;
@@ -103,8 +109,9 @@ export async function trainFromConfig(configInput: string | Record<string, unkno
   if (await exists(artifactDir)) throw new PatchworkError('ALREADY_EXISTS', `outDir: ${artifactDir} already exists; choose a new output directory`);
   const modelRef = options.baseModelDir ?? config.baseModel;
   if (modelRef === undefined) throw new PatchworkError('INVALID_ARGUMENT', 'base_model: give baseModelDir or base_model in the config', { violations: [{ field: 'base_model', description: 'is required' }] });
-  const resolveModel = (ref: string, field: string) => resolveModelDir(ref, field, options.dataDir, options.signal);
-  const modelDir = await resolveModel(modelRef, options.baseModelDir === undefined ? 'base_model' : 'baseModelDir');
+  const resolveModel = options.resolveModel ?? ((ref: string, field: string) => resolveModelDir(ref, field, options.dataDir, options.signal));
+  // A caller's baseModelDir is its own directory (or backbone name), not a reference from the config.
+  const modelDir = options.baseModelDir === undefined ? await resolveModel(modelRef, 'base_model') : await resolveModelDir(options.baseModelDir, 'baseModelDir', options.dataDir, options.signal);
   const splits = taskSplits(options.loadTask ?? ((n) => loadRegisteredTask(n)), config.task);
 
   let base: Model | undefined;

@@ -1,4 +1,5 @@
 import { readPlatformConfig, serve } from '@patchwork/platform';
+import { initBackend } from '@patchwork/tensor';
 import { SERVICE_MODULES } from '../service-modules';
 
 export interface ServeFlags {
@@ -22,6 +23,8 @@ export async function serveCommand(flags: ServeFlags, env: NodeJS.ProcessEnv): P
     metricsPort: flags.metricsPort,
     workers: flags.noWorkers ? 'false' : undefined,
   });
+  // Before any service loads a model: tfjs's default cpu backend is ~30x slower than wasm.
+  await initBackend({ backend: config.backend as never });
   const running = await serve({ config, modules: config.services.map((s) => SERVICE_MODULES[s]), handleSignals: true });
   process.stderr.write(`patchwork: serving ${config.services.join(', ')} on ${config.grpcHost}:${running.port}\n`);
   await new Promise<void>((resolve) => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ArtifactsClient, JobsClient, MergeClient } from '@patchwork/contracts';
+import { ArtifactsClient, JobsClient, MergeClient, TrainClient } from '@patchwork/contracts';
 import { createGrpcClient, GrpcClientOptions } from '@patchwork/platform';
 
 export interface RemoteOptions {
@@ -15,6 +15,7 @@ export interface RemoteOptions {
 /** gRPC clients for the services the CLI drives remotely. */
 export interface Remote {
   merge: MergeClient;
+  train: TrainClient;
   jobs: JobsClient;
   artifacts: ArtifactsClient;
   close(): void;
@@ -28,14 +29,17 @@ export function connectRemote(options: RemoteOptions): Remote {
     deadlineMs: options.deadlineMs ?? 60_000,
   };
   const merge = createGrpcClient(MergeClient, client);
+  const train = createGrpcClient(TrainClient, client);
   const jobs = createGrpcClient(JobsClient, client);
   const artifacts = createGrpcClient(ArtifactsClient, client);
   return {
     merge,
+    train,
     jobs,
     artifacts,
     close: () => {
       merge.close();
+      train.close();
       jobs.close();
       artifacts.close();
     },

@@ -11,12 +11,19 @@ import { namedAdapterVariables } from './adapter-variables';
 
 const PEFT_TYPES = { lora: 'LORA', adalora: 'ADALORA', hut: 'HUT' } as const;
 
+export type PeftMethod = keyof typeof PEFT_TYPES;
+
 /** The PEFT config a run creates: the method's parameters, the task head trained in full by default (PEFT's SEQ_CLS behaviour). */
-export function adapterConfig(ctx: MethodContext, method: keyof typeof PEFT_TYPES): Record<string, unknown> {
-  const p = { ...ctx.config.parameters };
+export function adapterConfig(ctx: MethodContext, method: PeftMethod): Record<string, unknown> {
+  const p = adapterParameters(ctx.config.parameters, method, ctx.config.trainer.steps);
   if (p.modules_to_save === undefined && ctx.task.headKind === 'classifier') p.modules_to_save = classifierModules(ctx.model);
+  return p;
+}
+
+/** The method's parameters completed with the run's schedule (AdaLoRA's budget), as a PEFT config without the model-dependent parts. */
+export function adapterParameters(parameters: Readonly<Record<string, unknown>>, method: PeftMethod, steps: number): Record<string, unknown> {
+  const p: Record<string, unknown> = { ...parameters };
   if (method === 'adalora') {
-    const steps = ctx.config.trainer.steps;
     if (p.total_step === undefined) p.total_step = steps;
     else if (p.total_step !== steps) throw new PatchworkError('INVALID_ARGUMENT', `parameters.total_step: AdaLoRA's budget schedule must span the run's ${steps} steps, got ${JSON.stringify(p.total_step)}`);
     // A budgeting phase is needed: warm up for 10% of the run and freeze the final ranks for the last 30% unless told otherwise.

@@ -35,6 +35,35 @@ export interface SubmitTrainRequest_LabelsEntry {
   value: string;
 }
 
+/**
+ * Pre-trains one of Patchwork's small backbones from the real data it ships with; the job's
+ * output is the model artifact (Hugging Face layout with its tokenizer). The same name, variant
+ * and seed give the same bytes, hence the same artifact.
+ */
+export interface BuildBackboneRequest {
+  requestId: string;
+  /** gpt2-tiny, bert-tiny or vit-digits. */
+  name: string;
+  /**
+   * Continued pre-training on more text (text backbones): the updated base of the model-update
+   * scenarios (MUSCLE, PortLLM).
+   */
+  evolved: boolean;
+  /** 0 means the recipe's default seed. */
+  seed: number;
+  labels: { [key: string]: string };
+  /**
+   * Optimizer steps of pre-training; 0 means the recipe's (a short build is a smoke test, not a
+   * usable backbone).
+   */
+  steps: number;
+}
+
+export interface BuildBackboneRequest_LabelsEntry {
+  key: string;
+  value: string;
+}
+
 function createBaseSubmitTrainRequest(): SubmitTrainRequest {
   return { requestId: "", baseModel: undefined, configYaml: "", labels: {} };
 }
@@ -283,8 +312,284 @@ export const SubmitTrainRequest_LabelsEntry: MessageFns<SubmitTrainRequest_Label
   },
 };
 
+function createBaseBuildBackboneRequest(): BuildBackboneRequest {
+  return { requestId: "", name: "", evolved: false, seed: 0, labels: {}, steps: 0 };
+}
+
+export const BuildBackboneRequest: MessageFns<BuildBackboneRequest> = {
+  encode(message: BuildBackboneRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.evolved !== false) {
+      writer.uint32(24).bool(message.evolved);
+    }
+    if (message.seed !== 0) {
+      writer.uint32(32).uint32(message.seed);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      BuildBackboneRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    if (message.steps !== 0) {
+      writer.uint32(48).uint32(message.steps);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BuildBackboneRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBuildBackboneRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.evolved = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.seed = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = BuildBackboneRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.labels[entry5.key] = entry5.value;
+            }
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.steps = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BuildBackboneRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      evolved: isSet(object.evolved) ? globalThis.Boolean(object.evolved) : false,
+      seed: isSet(object.seed) ? globalThis.Number(object.seed) : 0,
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      steps: isSet(object.steps) ? globalThis.Number(object.steps) : 0,
+    };
+  },
+
+  toJSON(message: BuildBackboneRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.evolved !== false) {
+      obj.evolved = message.evolved;
+    }
+    if (message.seed !== 0) {
+      obj.seed = Math.round(message.seed);
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.steps !== 0) {
+      obj.steps = Math.round(message.steps);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BuildBackboneRequest>, I>>(base?: I): BuildBackboneRequest {
+    return BuildBackboneRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BuildBackboneRequest>, I>>(object: I): BuildBackboneRequest {
+    const message = createBaseBuildBackboneRequest();
+    message.requestId = object.requestId ?? "";
+    message.name = object.name ?? "";
+    message.evolved = object.evolved ?? false;
+    message.seed = object.seed ?? 0;
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.steps = object.steps ?? 0;
+    return message;
+  },
+};
+
+function createBaseBuildBackboneRequest_LabelsEntry(): BuildBackboneRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const BuildBackboneRequest_LabelsEntry: MessageFns<BuildBackboneRequest_LabelsEntry> = {
+  encode(message: BuildBackboneRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BuildBackboneRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBuildBackboneRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BuildBackboneRequest_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: BuildBackboneRequest_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BuildBackboneRequest_LabelsEntry>, I>>(
+    base?: I,
+  ): BuildBackboneRequest_LabelsEntry {
+    return BuildBackboneRequest_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BuildBackboneRequest_LabelsEntry>, I>>(
+    object: I,
+  ): BuildBackboneRequest_LabelsEntry {
+    const message = createBaseBuildBackboneRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
 export type TrainService = typeof TrainService;
 export const TrainService = {
+  /**
+   * Trains a patch (LoRA, AdaLoRA, HUT, LST, LiST, MUSCLE) or a full fine-tune; the job's
+   * output is a PEFT-layout adapter artifact (a model artifact for method: full).
+   */
   submitTrain: {
     path: "/patchwork.v1.Train/SubmitTrain" as const,
     requestStream: false as const,
@@ -294,13 +599,31 @@ export const TrainService = {
     responseSerialize: (value: SubmitJobResponse): Buffer => Buffer.from(SubmitJobResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SubmitJobResponse => SubmitJobResponse.decode(value),
   },
+  buildBackbone: {
+    path: "/patchwork.v1.Train/BuildBackbone" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BuildBackboneRequest): Buffer => Buffer.from(BuildBackboneRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BuildBackboneRequest => BuildBackboneRequest.decode(value),
+    responseSerialize: (value: SubmitJobResponse): Buffer => Buffer.from(SubmitJobResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SubmitJobResponse => SubmitJobResponse.decode(value),
+  },
 } as const;
 
 export interface TrainServer extends UntypedServiceImplementation {
+  /**
+   * Trains a patch (LoRA, AdaLoRA, HUT, LST, LiST, MUSCLE) or a full fine-tune; the job's
+   * output is a PEFT-layout adapter artifact (a model artifact for method: full).
+   */
   submitTrain: handleUnaryCall<SubmitTrainRequest, SubmitJobResponse>;
+  buildBackbone: handleUnaryCall<BuildBackboneRequest, SubmitJobResponse>;
 }
 
 export interface TrainClient extends Client {
+  /**
+   * Trains a patch (LoRA, AdaLoRA, HUT, LST, LiST, MUSCLE) or a full fine-tune; the job's
+   * output is a PEFT-layout adapter artifact (a model artifact for method: full).
+   */
   submitTrain(
     request: SubmitTrainRequest,
     callback: (error: ServiceError | null, response: SubmitJobResponse) => void,
@@ -312,6 +635,21 @@ export interface TrainClient extends Client {
   ): ClientUnaryCall;
   submitTrain(
     request: SubmitTrainRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SubmitJobResponse) => void,
+  ): ClientUnaryCall;
+  buildBackbone(
+    request: BuildBackboneRequest,
+    callback: (error: ServiceError | null, response: SubmitJobResponse) => void,
+  ): ClientUnaryCall;
+  buildBackbone(
+    request: BuildBackboneRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SubmitJobResponse) => void,
+  ): ClientUnaryCall;
+  buildBackbone(
+    request: BuildBackboneRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SubmitJobResponse) => void,
