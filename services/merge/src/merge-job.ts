@@ -4,7 +4,8 @@ import { ArtifactKind, SubmitMergeRequest } from '@patchwork/contracts';
 import { PatchworkError } from '@patchwork/errors';
 import { executeMerge, MergeCursor, planMerge } from '@patchwork/merge';
 import { JobHandler, Runtime, artifactParents } from '@patchwork/platform';
-import { mergeConfigFromRequest } from './merge-request';
+import { mergeInputResolver } from './adapted-inputs';
+import { mergeConfigFromRequest, parseAdaptedRef } from './merge-request';
 
 /**
  * Runs one merge job: resolve inputs, merge tensor by tensor into scratch space, store the result
@@ -16,7 +17,7 @@ export function mergeJobHandler(runtime: Runtime): JobHandler {
     const request = SubmitMergeRequest.decode(requestBytes);
     const config = mergeConfigFromRequest(request);
     await context.progress({ stage: 'plan', message: 'opening inputs' });
-    const plan = await planMerge(config, runtime.resolveModel);
+    const plan = await planMerge(config, mergeInputResolver(runtime));
     for (const warning of plan.warnings) context.logger.warn({ jobId: context.job.id }, warning);
     // One scratch directory per job, kept across attempts: a redelivered job resumes from the
     // finished shards its cursor (in the job's KV checkpoint) names, after re-hashing them.
@@ -42,7 +43,10 @@ export function mergeJobHandler(runtime: Runtime): JobHandler {
       const record = await runtime.artifacts.putDirectory(scratch, {
         kind: ArtifactKind.ARTIFACT_KIND_MODEL,
         format: 'hf-safetensors',
-        parents: artifactParents([baseRef, ...config.models.map((m) => m.model)]),
+        parents: artifactParents([baseRef, ...config.models.flatMap((m) => {
+          const adapted = parseAdaptedRef(m.model);
+          return adapted === undefined ? [m.model] : [adapted.model, adapted.adapter];
+        })]),
         baseModelDigest: baseRef?.startsWith('artifact:') ? baseRef.slice('artifact:'.length) : '',
         recipeJson: JSON.stringify(SubmitMergeRequest.toJSON(request)),
         jobId: context.job.id,

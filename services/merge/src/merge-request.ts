@@ -33,6 +33,22 @@ function collectSettings<T>(problems: ViolationCollector, fn: () => T): T | unde
   }
 }
 
+const ADAPTED = 'adapted:';
+
+/**
+ * The reference of a model with an adapter merged in. Both parts are `artifact:`/`path:`
+ * references, which never contain a newline, so the pair is recovered exactly.
+ */
+export function adaptedRef(model: string, adapter: string): string {
+  return `${ADAPTED}${model}\n${adapter}`;
+}
+
+export function parseAdaptedRef(ref: string): { model: string; adapter: string } | undefined {
+  if (!ref.startsWith(ADAPTED)) return undefined;
+  const parts = ref.slice(ADAPTED.length).split('\n');
+  return parts.length === 2 ? { model: parts[0], adapter: parts[1] } : undefined;
+}
+
 /** Checks a SubmitMerge request's shape and turns its spec into the library's config. */
 export function mergeConfigFromRequest(request: SubmitMergeRequest): MergeConfig {
   const problems = new ViolationCollector();
@@ -50,7 +66,10 @@ export function mergeConfigFromRequest(request: SubmitMergeRequest): MergeConfig
     const field = `spec.models[${i}]`;
     for (const [name, value] of Object.entries(entry.parameters)) if (!Number.isFinite(value)) problems.add(`${field}.parameters.${name}`, 'must be finite');
     const settings = collectSettings(problems, () => settingsFromWire(entry.settings, `${field}.settings`));
-    return { model: collect(problems, () => modelSourceToRef(entry.model, `${field}.model`)) ?? '', parameters: { ...entry.parameters }, ...(settings ? { settings } : {}) };
+    const model = collect(problems, () => modelSourceToRef(entry.model, `${field}.model`)) ?? '';
+    const adapter = entry.adapter?.source ? collect(problems, () => modelSourceToRef(entry.adapter, `${field}.adapter`)) : undefined;
+    if (adapter !== undefined && `${model}${adapter}`.includes('\n')) problems.add(`${field}`, 'paths must not contain line breaks');
+    return { model: adapter === undefined ? model : adaptedRef(model, adapter), parameters: { ...entry.parameters }, ...(settings ? { settings } : {}) };
   });
   for (const [name, value] of Object.entries(s.parameters)) if (!Number.isFinite(value)) problems.add(`spec.parameters.${name}`, 'must be finite');
   const globalSettings = collectSettings(problems, () => settingsFromWire(s.settings, 'spec.settings'));

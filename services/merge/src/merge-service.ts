@@ -1,6 +1,7 @@
 import { MergeService, SubmitJobResponse, SubmitMergeRequest } from '@patchwork/contracts';
 import { planMerge } from '@patchwork/merge';
 import { Runtime, ServiceModule, unary } from '@patchwork/platform';
+import { mergeInputResolver } from './adapted-inputs';
 import { mergeJobHandler } from './merge-job';
 import { mergeConfigFromRequest } from './merge-request';
 
@@ -13,7 +14,7 @@ export const MERGE_JOB_KIND = 'merge';
 export function submitMerge(runtime: Runtime) {
   return async (request: SubmitMergeRequest): Promise<SubmitJobResponse> => {
     const config = mergeConfigFromRequest(request);
-    const plan = await planMerge(config, runtime.resolveModel);
+    const plan = await planMerge(config, mergeInputResolver(runtime));
     await plan.close();
     return runtime.jobs.submit({
       service: 'merge',

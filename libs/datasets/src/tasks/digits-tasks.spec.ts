@@ -85,6 +85,19 @@ describe('digit tasks', () => {
     expect(labelShares(gt4.train, 2)[1]).toBeCloseTo(0.5, 1);
   });
 
+  it('digits-lower and digits-upper: the two halves as 5-way tasks over disjoint images', () => {
+    const digits = loadDigits().labels;
+    const lower = image('digits-lower');
+    const upper = image('digits-upper');
+    expect(upper.labelNames).toEqual(['5', '6', '7', '8', '9']);
+    for (const s of SPLITS) {
+      upper[s].ids.forEach((id, i) => expect(upper[s].labels[i]).toBe(digits[Number(id.slice(7))] - 5));
+      lower[s].ids.forEach((id, i) => expect(lower[s].labels[i]).toBe(digits[Number(id.slice(7))]));
+    }
+    const all = SPLITS.flatMap((s) => [...lower[s].ids, ...upper[s].ids]);
+    expect(new Set(all).size).toBe(1797);
+  });
+
   it('split-digits: five tasks of two digits, labelled with the digit, covering every image once', () => {
     const tasks = loadTaskSequence('split-digits');
     expect(tasks.map((t) => t.name)).toEqual(['split-digits-1', 'split-digits-2', 'split-digits-3', 'split-digits-4', 'split-digits-5']);

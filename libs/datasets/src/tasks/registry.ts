@@ -24,6 +24,10 @@ function buildEntries(): Entry[] {
     digitTask('digits', 'Handwritten digit recognition, 10 classes (8x8 images).', DIGITS, (d) => d),
     digitTask('digits-parity', 'Is the digit even or odd? All 10 digits.', ['even', 'odd'], (d) => d % 2),
     digitTask('digits-gt4', 'Is the digit greater than 4? All 10 digits.', ['0-4', '5-9'], (d) => (d > 4 ? 1 : 0)),
+    // The two halves as 5-way tasks: the same head shape as the vit-digits backbone (trained on
+    // 0-4), so patches for either half merge with it and with each other.
+    digitTask('digits-lower', 'Which of 0-4? Images of 0-4 only, labels 0-4.', DIGITS.slice(0, 5), (d) => (d < 5 ? d : undefined)),
+    digitTask('digits-upper', 'Which of 5-9? Images of 5-9 only, labels 0-4 standing for 5-9.', DIGITS.slice(5), (d) => (d > 4 ? d - 5 : undefined)),
   ];
   for (let a = 0; a < 10; a++) {
     for (let b = a + 1; b < 10; b++) {

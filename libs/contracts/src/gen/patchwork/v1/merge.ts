@@ -56,6 +56,11 @@ export interface MergeInput {
   model: ModelSource | undefined;
   parameters: { [key: string]: number };
   settings: { [key: string]: ParameterValue };
+  /**
+   * A PEFT adapter (LoRA, AdaLoRA, HUT) trained on `model`: the input is then that model with the
+   * adapter merged in (mergekit's "model+lora"), so the merge sees the adapter's task vector.
+   */
+  adapter: ModelSource | undefined;
 }
 
 export interface MergeInput_ParametersEntry {
@@ -545,7 +550,7 @@ export const FilterList: MessageFns<FilterList> = {
 };
 
 function createBaseMergeInput(): MergeInput {
-  return { model: undefined, parameters: {}, settings: {} };
+  return { model: undefined, parameters: {}, settings: {}, adapter: undefined };
 }
 
 export const MergeInput: MessageFns<MergeInput> = {
@@ -559,6 +564,9 @@ export const MergeInput: MessageFns<MergeInput> = {
     globalThis.Object.entries(message.settings).forEach(([key, value]: [string, ParameterValue]) => {
       MergeInput_SettingsEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
+    if (message.adapter !== undefined) {
+      ModelSource.encode(message.adapter, writer.uint32(34).fork()).join();
+    }
     return writer;
   },
 
@@ -605,6 +613,14 @@ export const MergeInput: MessageFns<MergeInput> = {
             }
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.adapter = ModelSource.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -648,6 +664,7 @@ export const MergeInput: MessageFns<MergeInput> = {
           {},
         )
         : {},
+      adapter: isSet(object.adapter) ? ModelSource.fromJSON(object.adapter) : undefined,
     };
   },
 
@@ -673,6 +690,9 @@ export const MergeInput: MessageFns<MergeInput> = {
           obj.settings[k] = ParameterValue.toJSON(v);
         });
       }
+    }
+    if (message.adapter !== undefined) {
+      obj.adapter = ModelSource.toJSON(message.adapter);
     }
     return obj;
   },
@@ -703,6 +723,9 @@ export const MergeInput: MessageFns<MergeInput> = {
       },
       {},
     );
+    message.adapter = (object.adapter !== undefined && object.adapter !== null)
+      ? ModelSource.fromPartial(object.adapter)
+      : undefined;
     return message;
   },
 };
