@@ -237,7 +237,7 @@ describe('merge service on NATS', () => {
     const cases: [SubmitMergeRequest, RegExp][] = [
       [SubmitMergeRequest.fromPartial({ requestId: 'no-spec' }), /spec: required/],
       [taskArithmetic('', base, [a]), /request_id: required/],
-      [taskArithmetic('neg', base, [a], { models: [{ model: pathSource(a), parameters: { weight: Number.NaN }, settings: {} }] }), /weight: must be finite/],
+      [taskArithmetic('neg', base, [a], { models: [{ model: pathSource(a), parameters: { weight: Number.NaN }, settings: {}, adapter: undefined }] }), /weight: must be finite/],
       [taskArithmetic('dtype', base, [a], { outDtype: 'int4' }), /out_dtype: unknown dtype "int4"/],
       [taskArithmetic('no-models', base, [], {}), /spec\.models: at least one model/],
       [taskArithmetic('lying', base, [lying]), /lying\/model\.safetensors/],

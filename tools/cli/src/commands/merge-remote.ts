@@ -33,7 +33,7 @@ export async function mergeRemote(options: MergeCommandOptions & { requestId?: s
       spec: {
         mergeMethod: config.mergeMethod,
         baseModel: config.baseModel ? await source(config.baseModel) : undefined,
-        models: await sequential(config.models, async (m) => ({ model: await source(m.model), parameters: m.parameters, settings: settingsToWire(m.settings) })),
+        models: await sequential(config.models, async (m) => ({ model: await source(m.model), parameters: m.parameters, settings: settingsToWire(m.settings), adapter: undefined })),
         parameters: config.parameters,
         settings: settingsToWire(config.settings),
         dtype: config.dtype ?? '',
