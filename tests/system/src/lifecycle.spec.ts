@@ -4,7 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ArtifactKind, JobState } from '@patchwork/contracts';
 import { callUnary } from '@patchwork/platform';
-import { connectLifecycle, type FaultRecord, type LifecycleClients, type LifecycleResult, runLifecycle } from '@patchwork/cli';
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { connectLifecycle, type FaultRecord, type LifecycleClients, type LifecycleResult, renderReport, runLifecycle } from '@patchwork/cli';
 import { freePort, NatsServer, ServiceProcess } from './processes';
 
 const SERVICES = ['train', 'compress', 'merge', 'evaluate', 'retrieve'] as const;
@@ -141,5 +144,25 @@ describe('the whole lifecycle over gRPC, five service processes on NATS, with fa
     }
     const killed = await callUnary(clients.jobs, 'getJob', { jobId: result.training[0].jobId });
     expect(killed.attempts).toBeGreaterThanOrEqual(2);
+  });
+
+  it('renders the report of this run, every figure present in headless Chromium', async () => {
+    const chromiumPath = '/usr/bin/chromium';
+    if (!existsSync(chromiumPath) && process.env.CI !== 'true') {
+      process.stderr.write(`system test: report check skipped, ${chromiumPath} not found\n`);
+      return;
+    }
+    const report = await renderReport(result, path.join(root, 'report'));
+    const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(pathToFileURL(report.html).href, { waitUntil: 'load' });
+      const images = await page.$$eval('img', (imgs) => imgs.map((i) => ({ src: i.getAttribute('src'), width: (i as unknown as { naturalWidth: number }).naturalWidth })));
+      expect(images.length).toBe(report.figures.length);
+      for (const image of images) expect(image.width).toBeGreaterThan(0);
+      expect(await page.textContent('body')).toContain(result.merge.digest.slice(0, 12));
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -14,6 +14,8 @@ const commands = {
   compress: () => require('./commands/compress') as typeof import('./commands/compress'),
   backbone: () => require('./commands/backbone') as typeof import('./commands/backbone'),
   modelForward: () => require('./commands/model-forward') as typeof import('./commands/model-forward'),
+  retrieve: () => require('./commands/retrieve') as typeof import('./commands/retrieve'),
+  predict: () => require('./commands/predict') as typeof import('./commands/predict'),
 };
 
 function parsePositiveInt(value: string, name: string): number {
@@ -95,11 +97,12 @@ function program(env: NodeJS.ProcessEnv, result: { code: number }): Command {
 
   root
     .command('quickstart')
-    .description('boot the services in this process (embedded default) and run the example merge through them and in-process')
-    .option('--out <dir>', 'where the merged models go', 'patchwork-quickstart')
-    .option('--config <file>', 'merge recipe (default: examples/merge/task-arithmetic.yaml)')
+    .description('boot the five services in this process (embedded default) and run the whole lifecycle through them; writes report.html')
+    .option('--out <dir>', 'where the report, its figures and lifecycle.json go', 'patchwork-quickstart')
+    .option('--data-dir <dir>', 'kept across runs (backbone cache): PATCHWORK_DATA_DIR, default ~/.patchwork')
+    .option('--train-steps <n>', 'optimizer steps of each adapter (default 80)')
     .action(async (flags) => {
-      await commands.quickstart().quickstart({ out: flags.out, config: flags.config }, env);
+      await commands.quickstart().quickstart({ out: flags.out, dataDir: flags.dataDir, trainSteps: flags.trainSteps }, env);
     });
 
   const evalCmd = root
@@ -210,6 +213,32 @@ function program(env: NodeJS.ProcessEnv, result: { code: number }): Command {
     .requiredOption('--out <dir>', 'output adapter directory')
     .action(async (flags) => {
       await commands.adapter().adapterCombine(flags);
+    });
+
+  root
+    .command('retrieve')
+    .description("rank a MOS adapter set's task adapters for each input by content (training-free self-refined retrieval)")
+    .requiredOption('--base <dir>', 'base model directory (a ViT the set was learnt on)')
+    .requiredOption('--adapters <dirs...>', 'the MOS learner (router) directory and its task adapter directories')
+    .requiredOption('--inputs <file>', 'safetensors with pixel_values [n, C, S, S]')
+    .option('--out <file>', 'ranked adapters with scores per input, JSON (default: stdout)')
+    .option('--top-k <n>', 'adapters listed per input (default: all)')
+    .option('--backend <name>', 'auto, tensorflow, webgpu, wasm or cpu (PATCHWORK_BACKEND)')
+    .action(async (flags) => {
+      await commands.retrieve().retrieveCommand({ ...flags, backend: flags.backend ?? env['PATCHWORK_BACKEND'] });
+    });
+
+  root
+    .command('predict')
+    .description('logits through one adapter, or through the task adapter a MOS learner picks for each input')
+    .requiredOption('--base <dir>', 'base model directory')
+    .option('--adapter <dir>', 'adapter directory (PEFT LoRA/AdaLoRA/HUT or a MOS task adapter)')
+    .option('--adapters <dirs...>', 'auto: the MOS learner directory and its task adapter directories')
+    .requiredOption('--inputs <file>', 'safetensors with pixel_values (or input_ids for --adapter)')
+    .requiredOption('--out <file>', 'output safetensors: logits (and task_ids, classes with --adapters)')
+    .option('--backend <name>', 'auto, tensorflow, webgpu, wasm or cpu (PATCHWORK_BACKEND)')
+    .action(async (flags) => {
+      await commands.predict().predictCommand({ ...flags, backend: flags.backend ?? env['PATCHWORK_BACKEND'] });
     });
 
   return root;

@@ -1,0 +1,3 @@
+export { FIGURES_DIR, renderReport } from './render-report';
+export type { RenderedReport } from './render-report';
+export { validateLifecycleResult } from './validate-result';
