@@ -35,10 +35,10 @@ describe('patchwork serve (embedded default)', () => {
     expect(names).toContain('grpc.health.v1.Health');
   });
 
-  it('answers contract methods without an implementation with UNIMPLEMENTED, never a made-up result', async () => {
+  it('serves the train contract: an empty request is refused, naming what is missing', async () => {
     const train = createGrpcClient(TrainClient, { address: `127.0.0.1:${platform.port}` });
     try {
-      await expect(callUnary(train, 'submitTrain', { requestId: 'r', baseModel: undefined, configYaml: '', labels: {} })).rejects.toMatchObject({ code: 'UNIMPLEMENTED' });
+      await expect(callUnary(train, 'submitTrain', { requestId: 'r', baseModel: undefined, configYaml: '', labels: {} })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/config_yaml/) });
     } finally {
       train.close();
     }
