@@ -1,6 +1,7 @@
 import { ArtifactKind, type ArtifactRecord } from '@patchwork/contracts';
 import type { Runtime } from '@patchwork/platform';
 import type { AdapterRecord } from '@patchwork/retrieve';
+import { isMosRouter } from './mos-registry';
 
 /** Labels become tags: `key` for a flag label (empty value), `key=value` otherwise. */
 export function tagsOf(labels: Readonly<Record<string, string>>): string[] {
@@ -16,11 +17,21 @@ export function adapterRecordOf(artifact: ArtifactRecord): AdapterRecord {
   };
 }
 
+/** The registry's adapter artifacts, listed once per request. */
+export function adapterArtifacts(runtime: Runtime): Promise<ArtifactRecord[]> {
+  return runtime.artifacts.list({ kind: ArtifactKind.ARTIFACT_KIND_ADAPTER });
+}
+
 /**
- * The registry's adapters as search records. Adapters registered without a base model cannot be
- * matched to any base, so they are left out rather than failing every search.
+ * The adapters a prediction can run through, as search records. Adapters registered without a
+ * base model cannot be matched to any base, so they are left out rather than failing every
+ * search; MOS routers are left out because they choose adapters rather than being one.
  */
+export function servableRecords(artifacts: readonly ArtifactRecord[]): AdapterRecord[] {
+  return artifacts.filter((a) => a.baseModelDigest !== '' && !isMosRouter(a)).map(adapterRecordOf);
+}
+
+/** `servableRecords` of the whole registry. */
 export async function adapterRecords(runtime: Runtime): Promise<AdapterRecord[]> {
-  const artifacts = await runtime.artifacts.list({ kind: ArtifactKind.ARTIFACT_KIND_ADAPTER });
-  return artifacts.filter((a) => a.baseModelDigest !== '').map(adapterRecordOf);
+  return servableRecords(await adapterArtifacts(runtime));
 }

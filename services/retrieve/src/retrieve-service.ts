@@ -1,18 +1,32 @@
 import { invalidArgument, PatchworkError } from '@patchwork/errors';
-import { PredictManyRequest, PredictManyResponse, PredictRequest, PredictResponse, RetrieveRequest, RetrieveResponse, RetrieveService } from '@patchwork/contracts';
+import {
+  type ArtifactRecord,
+  PredictManyRequest,
+  PredictManyResponse,
+  PredictRequest,
+  PredictResponse,
+  RetrieveRequest,
+  RetrieveResponse,
+  RetrieveService,
+  ScoredAdapter,
+} from '@patchwork/contracts';
 import type { ModelInputs } from '@patchwork/models';
 import { Runtime, ServiceModule, unary } from '@patchwork/platform';
-import { type AdapterRecord, type RoutedPredictor, checkModelInputs, rankAdapters, resolveAdapter } from '@patchwork/retrieve';
-import { adapterRecords } from './adapter-records';
-import { ServingPool } from './serving-pool';
+import { type AdapterRecord, type Announcement, type PredictBatcher, type RoutedPredictor, checkModelInputs, imagesOf, rankAdapters, resolveAdapter } from '@patchwork/retrieve';
+import { adapterArtifacts, servableRecords } from './adapter-records';
+import { isMosRouter, mosRoutingFor } from './mos-registry';
+import { ServingPool, type ServingPoolOptions } from './serving-pool';
 import { decodeInputs, disposeInputs, encodeLogits } from './tensor-blobs';
 
 export const DEFAULT_TOP_K = 5;
 /**
- * The request carries no metric, so the registry is ranked by the adapters' recorded accuracy
+ * Without content to route on, the registry is ranked by the adapters' recorded accuracy
  * (averaged over their evaluations); adapters never evaluated come last, with a NaN score.
  */
 export const RANKING_METRIC = 'accuracy';
+
+const INPUTS_FIELD = 'inputs_safetensors';
+const SHA256 = /^[0-9a-f]{64}$/;
 
 function baseDigestOf(request: { baseModelDigest: string }): string {
   if (request.baseModelDigest === '') throw invalidArgument('base_model_digest', 'is required');
@@ -21,9 +35,9 @@ function baseDigestOf(request: { baseModelDigest: string }): string {
 
 /** Decodes the request's inputs and checks them against the base model before anything runs. */
 async function withInputs<T>(runtime: Runtime, predictor: RoutedPredictor, bytes: Uint8Array, fn: (inputs: ModelInputs) => Promise<T>): Promise<T> {
-  const inputs = await decodeInputs(bytes, 'inputs_safetensors', runtime.scratchDir);
+  const inputs = await decodeInputs(bytes, INPUTS_FIELD, runtime.scratchDir);
   try {
-    checkModelInputs(predictor.model, inputs, 'inputs_safetensors');
+    checkModelInputs(predictor.model, inputs, INPUTS_FIELD);
     return await fn(inputs);
   } finally {
     disposeInputs(inputs);
@@ -34,6 +48,12 @@ function ranked(records: readonly AdapterRecord[], baseModelDigest: string) {
   return rankAdapters(records, { baseModelDigest, metric: RANKING_METRIC }).ranked;
 }
 
+/**
+ * The retrieve service. Adapters are chosen by content when the registry holds a MOS adapter
+ * set for the base (see `mos-registry.ts`): the set's learner runs its training-free self-refined
+ * retrieval on the input's images and ranks the set's task adapters. Otherwise, and for Retrieve
+ * without inputs, adapters are ranked by their recorded evaluations.
+ */
 export class RetrieveHandlers {
   constructor(
     private readonly runtime: Runtime,
@@ -42,75 +62,111 @@ export class RetrieveHandlers {
 
   async retrieve(request: RetrieveRequest): Promise<RetrieveResponse> {
     const base = baseDigestOf(request);
-    // Ranking reads the registry only (recorded evaluations), not the input's content: routing by
-    // content needs a trained MOS learner whose task ids map to registry adapters, which the registry
-    // does not record. Inputs, when sent, are still checked so a bad request fails here and not
-    // later at Predict; the base model is loaded only then.
-    if (request.inputsSafetensors.length > 0) await withInputs(this.runtime, await this.pool.predictor(base), request.inputsSafetensors, async () => undefined);
-    else await this.pool.checkBase(base);
     const topK = request.topK === 0 ? DEFAULT_TOP_K : request.topK;
-    const adapters = ranked(await adapterRecords(this.runtime), base)
+    if (request.inputsSafetensors.length === 0) {
+      await this.pool.checkBase(base);
+      return { adapters: this.byEvaluations(await adapterArtifacts(this.runtime), base, topK) };
+    }
+    const predictor = await this.pool.predictor(base);
+    const artifacts = await adapterArtifacts(this.runtime);
+    const routing = mosRoutingFor(artifacts, base);
+    return withInputs(this.runtime, predictor, request.inputsSafetensors, async (inputs) => {
+      if (routing === undefined) return { adapters: this.byEvaluations(artifacts, base, topK) };
+      const images = imagesOf(inputs, INPUTS_FIELD);
+      const routed = await this.pool.withRouter(base, routing, (router) => router.rank(images));
+      return { adapters: routed.slice(0, topK).map((r): ScoredAdapter => ({ adapterDigest: r.adapterId, score: r.score })) };
+    });
+  }
+
+  private byEvaluations(artifacts: readonly ArtifactRecord[], base: string, topK: number): ScoredAdapter[] {
+    return ranked(servableRecords(artifacts), base)
       .slice(0, topK)
       .map((r) => ({ adapterDigest: r.digest, score: r.score ?? Number.NaN }));
-    return { adapters };
   }
 
   async predict(request: PredictRequest): Promise<PredictResponse> {
     const base = baseDigestOf(request);
-    const predictor = await this.pool.predictor(base);
-    const records = await adapterRecords(this.runtime);
-    let adapterDigest: string;
-    if (request.adapterDigest === '') {
-      const best = ranked(records, base)[0];
-      if (best === undefined) throw new PatchworkError('NOT_FOUND', `no adapter in the registry applies to base model ${base}`);
-      adapterDigest = best.digest;
-    } else {
-      adapterDigest = this.resolve(records, base, request.adapterDigest, 'adapter_digest');
+    const batcher = await this.pool.batcher(base);
+    const coming = batcher.announce();
+    try {
+      return await this.predictThrough(batcher, coming, base, request);
+    } finally {
+      coming.withdraw();
     }
-    return withInputs(this.runtime, predictor, request.inputsSafetensors, async (input) => {
-      const [result] = await predictor.predictBatched([{ adapterId: adapterDigest, input }]);
-      return { adapterDigest, outputsSafetensors: await encodeLogits(result.logits, result.shape, this.runtime.scratchDir) };
+  }
+
+  private async predictThrough(batcher: PredictBatcher, coming: Announcement, base: string, request: PredictRequest): Promise<PredictResponse> {
+    const artifacts = await adapterArtifacts(this.runtime);
+    const named = request.adapterDigest === '' ? undefined : this.resolve(artifacts, base, request.adapterDigest, 'adapter_digest');
+    const routing = named === undefined ? mosRoutingFor(artifacts, base) : undefined;
+    return withInputs(this.runtime, batcher.predictor, request.inputsSafetensors, async (input) => {
+      let adapterDigest = named;
+      if (adapterDigest === undefined && routing !== undefined) {
+        // One response names one adapter: a blob of several images goes where most of them route.
+        const images = imagesOf(input, INPUTS_FIELD);
+        adapterDigest = await this.pool.withRouter(base, routing, (router) => router.rank(images)[0].adapterId);
+      }
+      if (adapterDigest === undefined) {
+        const best = ranked(servableRecords(artifacts), base)[0];
+        if (best === undefined) throw new PatchworkError('NOT_FOUND', `no adapter in the registry applies to base model ${base}`);
+        adapterDigest = best.digest;
+      }
+      const [result] = await batcher.run([{ adapterId: adapterDigest, input }], coming);
+      return { adapterDigest, outputsSafetensors: encodeLogits(result.logits, result.shape) };
     });
   }
 
   async predictMany(request: PredictManyRequest): Promise<PredictManyResponse> {
     const base = baseDigestOf(request);
     if (request.adapterDigests.length === 0) throw invalidArgument('adapter_digests', 'must name at least one adapter');
-    const predictor = await this.pool.predictor(base);
-    const records = await adapterRecords(this.runtime);
-    const digests = request.adapterDigests.map((d, i) => this.resolve(records, base, d, `adapter_digests[${i}]`));
-    return withInputs(this.runtime, predictor, request.inputsSafetensors, async (input) => {
-      const results = await predictor.predictMany(input, digests);
-      const predictions: PredictResponse[] = [];
-      for (const [i, r] of results.entries()) {
-        predictions.push({ adapterDigest: digests[i], outputsSafetensors: await encodeLogits(r.logits, r.shape, this.runtime.scratchDir) });
-      }
-      return { predictions };
-    });
+    const batcher = await this.pool.batcher(base);
+    const coming = batcher.announce();
+    try {
+      const artifacts = await adapterArtifacts(this.runtime);
+      const digests = request.adapterDigests.map((d, i) => this.resolve(artifacts, base, d, `adapter_digests[${i}]`));
+      return await withInputs(this.runtime, batcher.predictor, request.inputsSafetensors, async (input) => {
+        const results = await batcher.run(
+          digests.map((adapterId) => ({ adapterId, input })),
+          coming,
+        );
+        return { predictions: results.map((r, i) => ({ adapterDigest: digests[i], outputsSafetensors: encodeLogits(r.logits, r.shape) })) };
+      });
+    } finally {
+      coming.withdraw();
+    }
   }
 
   /** The record to run for `digest` on `base` (itself, or its port onto `base`). */
-  private resolve(records: readonly AdapterRecord[], base: string, digest: string, field: string): string {
-    if (digest === '') throw invalidArgument(field, 'must be an adapter digest');
-    return resolveAdapter(records, { baseModelDigest: base, digest }).digest;
+  private resolve(artifacts: readonly ArtifactRecord[], base: string, digest: string, field: string): string {
+    if (!SHA256.test(digest)) throw invalidArgument(field, 'must be an adapter digest (a lowercase hex sha256, 64 characters)');
+    const router = artifacts.find((a) => a.digest === digest && isMosRouter(a));
+    if (router !== undefined) {
+      throw new PatchworkError('FAILED_PRECONDITION', `${field}: ${digest} is a MOS router, which chooses between its task adapters; name one of them, or leave adapter_digest empty to route by content`);
+    }
+    return resolveAdapter(servableRecords(artifacts), { baseModelDigest: base, digest }).digest;
   }
 }
 
 /**
- * Adapter retrieval and serving: ranks the registry's adapters for a base model and runs inputs
- * through one or many of them, batched over a shared base forward pass (see @patchwork/retrieve).
+ * Adapter retrieval and serving: chooses adapters for a base model (by content through a MOS
+ * router, else by recorded evaluations) and runs inputs through one or many of them, concurrent
+ * requests batched over shared base forward passes (see @patchwork/retrieve).
  */
-export const retrieveServiceModule: ServiceModule = {
-  name: 'retrieve',
-  grpcName: 'patchwork.v1.Retrieve',
-  definition: RetrieveService,
-  implementation: (runtime) => {
-    const handlers = new RetrieveHandlers(runtime, new ServingPool(runtime));
-    return {
-      retrieve: unary((req: RetrieveRequest) => handlers.retrieve(req)),
-      predict: unary((req: PredictRequest) => handlers.predict(req)),
-      predictMany: unary((req: PredictManyRequest) => handlers.predictMany(req)),
-    };
-  },
-  handlers: () => ({}),
-};
+export function createRetrieveServiceModule(options: ServingPoolOptions = {}): ServiceModule {
+  return {
+    name: 'retrieve',
+    grpcName: 'patchwork.v1.Retrieve',
+    definition: RetrieveService,
+    implementation: (runtime) => {
+      const handlers = new RetrieveHandlers(runtime, new ServingPool(runtime, options));
+      return {
+        retrieve: unary((req: RetrieveRequest) => handlers.retrieve(req)),
+        predict: unary((req: PredictRequest) => handlers.predict(req)),
+        predictMany: unary((req: PredictManyRequest) => handlers.predictMany(req)),
+      };
+    },
+    handlers: () => ({}),
+  };
+}
+
+export const retrieveServiceModule: ServiceModule = createRetrieveServiceModule();

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { PatchworkError, invalidArgument } from '@patchwork/errors';
 import type { ModelInputs } from '@patchwork/models';
-import { SafetensorsFile, tf, writeSafetensors } from '@patchwork/tensor';
+import { SafetensorsFile, tf } from '@patchwork/tensor';
+import { safetensorsBytes } from './safetensors-bytes';
 
 // Safetensors names of model inputs (the Hugging Face spelling clients send) -> ModelInputs fields.
 const INPUT_NAMES: Readonly<Record<string, keyof ModelInputs>> = {
@@ -17,22 +19,30 @@ export function disposeInputs(inputs: ModelInputs): void {
   for (const t of Object.values(inputs)) if (t instanceof tf.Tensor) t.dispose();
 }
 
-// The tensor library reads safetensors from files only; a private scratch directory per blob keeps
-// concurrent requests apart and is removed whatever happens.
+// The tensor library reads safetensors from files only; each request gets its own uniquely named
+// file in the scratch directory, removed whatever happens.
 async function withScratchFile<T>(scratchDir: string, fn: (file: string) => Promise<T>): Promise<T> {
   await fs.mkdir(scratchDir, { recursive: true });
-  const dir = await fs.mkdtemp(path.join(scratchDir, 'retrieve-'));
+  const file = path.join(scratchDir, `retrieve-${randomUUID()}.safetensors`);
   try {
-    return await fn(path.join(dir, 'blob.safetensors'));
+    return await fn(file);
   } finally {
-    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rm(file, { force: true });
   }
+}
+
+// Non-finite pixels would only come back as NaN logits (or an arbitrary route); refuse them.
+function checkFinite(t: tf.Tensor, field: string): void {
+  if (t.dtype !== 'float32') return;
+  const values = t.dataSync() as Float32Array;
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw invalidArgument(field, `value ${bad} is ${values[bad]}; pixels must be finite`);
 }
 
 /**
  * Parses a request's safetensors blob into model inputs (new tensors; the caller disposes them).
- * A blob that is not safetensors, holds an unknown tensor name, or holds neither `pixel_values`
- * nor `input_ids` is INVALID_ARGUMENT naming `field`.
+ * A blob that is not safetensors, holds an unknown tensor name, holds neither `pixel_values`
+ * nor `input_ids`, or holds non-finite pixels is INVALID_ARGUMENT naming `field`.
  */
 export async function decodeInputs(bytes: Uint8Array, field: string, scratchDir: string): Promise<ModelInputs> {
   if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw invalidArgument(field, 'is empty; expected a safetensors blob with pixel_values or input_ids');
@@ -52,6 +62,7 @@ export async function decodeInputs(bytes: Uint8Array, field: string, scratchDir:
         const key = INPUT_NAMES[name];
         if (key === undefined) throw invalidArgument(`${field}.${name}`, `is not a model input (expected ${Object.keys(INPUT_NAMES).join(', ')})`);
         inputs[key] = await st.readTensor(name);
+        if (key === 'pixelValues') checkFinite(inputs[key] as tf.Tensor, `${field}.${name}`);
       }
       if (inputs.pixelValues === undefined && inputs.inputIds === undefined) throw invalidArgument(field, 'holds neither pixel_values nor input_ids');
       return inputs as ModelInputs;
@@ -65,9 +76,6 @@ export async function decodeInputs(bytes: Uint8Array, field: string, scratchDir:
 }
 
 /** Row-major float32 logits as a safetensors blob with one F32 tensor `logits`. */
-export async function encodeLogits(logits: Float32Array, shape: number[], scratchDir: string): Promise<Buffer> {
-  return withScratchFile(scratchDir, async (file) => {
-    await writeSafetensors(file, { logits: { dtype: 'F32', shape, data: logits } });
-    return fs.readFile(file);
-  });
+export function encodeLogits(logits: Float32Array, shape: number[]): Buffer {
+  return safetensorsBytes({ logits: { dtype: 'F32', shape, data: logits } });
 }

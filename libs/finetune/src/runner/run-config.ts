@@ -164,7 +164,8 @@ export function parseRunConfig(input: string | Record<string, unknown>): RunConf
   let raw: unknown = input;
   if (typeof input === 'string') {
     try {
-      raw = parseYaml(input);
+      // A client's odd YAML must not write warnings to the server's stderr, outside its logs.
+      raw = parseYaml(input, { logLevel: 'error' });
     } catch (e) {
       throw new PatchworkError('INVALID_ARGUMENT', `config is not valid YAML: ${(e as Error).message}`, { violations: [{ field: 'config', description: 'is not valid YAML' }] });
     }

@@ -23,6 +23,9 @@ export interface ArtifactFilter {
 
 const recordKey = (digest: string) => `art.${digest}`;
 
+/** Written next to a bundle's files once it is fully materialized (see `materialize`). */
+const COMPLETE_MARKER = '.complete';
+
 /** The bundle's identity: the sha256 of its file list, canonical (sorted, fixed key order). */
 export function manifestBytes(files: BundleFile[]): Uint8Array {
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -61,6 +64,8 @@ export class ArtifactRegistry {
     const seen = new Set<string>();
     for (const [i, file] of files.entries()) {
       validateBundlePath(file.path, `files[${i}].path`);
+      // The marker would overwrite this file when the bundle is materialized.
+      if (file.path === COMPLETE_MARKER) throw new PatchworkError('INVALID_ARGUMENT', `files[${i}].path: ${COMPLETE_MARKER} is reserved`);
       validateDigest(file.digest, `files[${i}].digest`);
       if (seen.has(file.path)) throw new PatchworkError('INVALID_ARGUMENT', `files[${i}].path: duplicate ${file.path}`);
       seen.add(file.path);
@@ -147,7 +152,7 @@ export class ArtifactRegistry {
   async materialize(digest: string): Promise<string> {
     const record = await this.get(digest);
     const target = path.join(this.cacheDir, digest);
-    if (await exists(path.join(target, '.complete'))) return target;
+    if (await exists(path.join(target, COMPLETE_MARKER))) return target;
     const staging = path.join(this.cacheDir, `.staging-${digest}-${randomUUID()}`);
     await fs.mkdir(staging, { recursive: true });
     try {
@@ -156,12 +161,12 @@ export class ArtifactRegistry {
         await fs.mkdir(path.dirname(destination), { recursive: true });
         await this.blobs.getToFile(file.digest, destination);
       }
-      await fs.writeFile(path.join(staging, '.complete'), digest);
+      await fs.writeFile(path.join(staging, COMPLETE_MARKER), digest);
       try {
         await fs.rename(staging, target);
       } catch (err) {
         // Another materialization of the same digest won the race; its copy is identical.
-        if (!(await exists(path.join(target, '.complete')))) throw err;
+        if (!(await exists(path.join(target, COMPLETE_MARKER)))) throw err;
         await fs.rm(staging, { recursive: true, force: true });
       }
       return target;

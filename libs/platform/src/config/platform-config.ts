@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PatchworkError, ViolationCollector } from '@patchwork/errors';
+import { TRACES_EXPORTERS, type TracesExporter } from '../observability/tracing';
 
 export const SERVICE_NAMES = ['compress', 'train', 'merge', 'evaluate', 'retrieve'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -39,7 +40,13 @@ export interface PlatformConfig {
   modelPathRoots: string[];
   /** tfjs backend preference, handed to the tensor library. */
   backend: string;
+  /** Largest blob one Artifacts.Upload may carry. */
+  maxUploadBytes: number;
+  /** Where finished spans go (`OTEL_TRACES_EXPORTER`); `none` records no spans but still propagates context. */
+  tracesExporter: TracesExporter;
 }
+
+export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 ** 3;
 
 /** Command-line values override the environment; both are strings as given. */
 export type ConfigInput = Record<string, string | undefined>;
@@ -68,6 +75,8 @@ const ENV = {
   PATCHWORK_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
   PATCHWORK_MODEL_PATH_ROOTS: 'modelPathRoots',
   PATCHWORK_BACKEND: 'backend',
+  PATCHWORK_MAX_UPLOAD_BYTES: 'maxUploadBytes',
+  OTEL_TRACES_EXPORTER: 'tracesExporter',
 } as const;
 
 export const CONFIG_ENV_VARS = Object.keys(ENV);
@@ -110,6 +119,10 @@ export function readPlatformConfig(env: ConfigInput, flags: ConfigInput = {}): P
   const tlsKey = raw['tlsKey'];
   if (Boolean(tlsCert) !== Boolean(tlsKey)) problems.add('tls', 'PATCHWORK_TLS_CERT and PATCHWORK_TLS_KEY must be given together');
   const dataDir = path.resolve(raw['dataDir'] || path.join(os.homedir(), '.patchwork'));
+  const tracesExporter = (raw['tracesExporter'] || 'none').toLowerCase();
+  if (!(TRACES_EXPORTERS as readonly string[]).includes(tracesExporter)) {
+    problems.add('tracesExporter', `OTEL_TRACES_EXPORTER ${JSON.stringify(raw['tracesExporter'])} is not supported here (${TRACES_EXPORTERS.join(', ')}); embedders pass span processors to serve() for OTLP`);
+  }
   const metricsPort = raw['metricsPort'] ? integer(raw['metricsPort'], 'metricsPort', problems, 0, 0, 65535) : undefined;
   const config: PlatformConfig = {
     natsServers: list(raw['natsServers']),
@@ -133,6 +146,8 @@ export function readPlatformConfig(env: ConfigInput, flags: ConfigInput = {}): P
     shutdownGraceMs: integer(raw['shutdownGraceMs'], 'shutdownGraceMs', problems, 10_000, 0, 600_000),
     modelPathRoots: list(raw['modelPathRoots']).map((p) => path.resolve(p)),
     backend: raw['backend'] || 'auto',
+    maxUploadBytes: integer(raw['maxUploadBytes'], 'maxUploadBytes', problems, DEFAULT_MAX_UPLOAD_BYTES, 1, Number.MAX_SAFE_INTEGER),
+    tracesExporter: tracesExporter as TracesExporter,
   };
   if (problems.size > 0) {
     try {

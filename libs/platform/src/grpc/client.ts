@@ -1,8 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
+import { SpanKind, type Tracer } from '@opentelemetry/api';
 import { PatchworkError } from '@patchwork/errors';
+import { closeTraceScope, openTraceScope } from '../observability/spans';
+import { activeContext, hasTrace, injectTrace } from '../observability/trace-context';
 import { channelCredentials, type ClientTlsOptions } from './credentials';
 import { fromServiceError } from './errors';
+import { parseMethodPath } from './method-path';
 import { DEFAULT_MESSAGE_BYTES } from './server-options';
+import { metadataSetter } from './trace-metadata';
 
 /** The shape of ts-proto's `XxxClient` constants and of proto-loader client classes. */
 export type ClientConstructor<T> = new (address: string, credentials: grpc.ChannelCredentials, options?: Partial<grpc.ClientOptions>) => T;
@@ -20,6 +25,8 @@ export interface GrpcClientOptions {
   maxReceiveMessageBytes?: number;
   /** Any other grpc-js channel option. */
   channelOptions?: grpc.ChannelOptions;
+  /** Records a client span per call; without one the caller's active trace is still propagated. */
+  tracer?: Tracer;
 }
 
 function positiveInt(value: number | undefined, field: string): void {
@@ -38,6 +45,37 @@ function authInterceptor(token: string): grpc.Interceptor {
     });
 }
 
+/**
+ * Sends the caller's active trace context as `traceparent`/`tracestate` metadata (unless the call
+ * sets its own), inside a client span when a tracer records. Calls made outside any trace send
+ * nothing and cost one context lookup.
+ */
+function traceInterceptor(tracer: Tracer | undefined): grpc.Interceptor {
+  return (options, nextCall) => {
+    // Interceptors are built synchronously inside the call, so this is the caller's context.
+    const caller = activeContext();
+    const { service, method } = parseMethodPath(options.method_definition.path);
+    const scope = openTraceScope(
+      tracer,
+      `${service}/${method}`,
+      { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method } },
+      hasTrace(caller) ? caller : undefined,
+    );
+    if (!scope) return new grpc.InterceptingCall(nextCall(options));
+    return new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        if (metadata.get('traceparent').length === 0) injectTrace(scope.ctx, metadata, metadataSetter);
+        next(metadata, {
+          onReceiveStatus(status, nextStatus) {
+            closeTraceScope(scope, status.code === grpc.status.OK ? undefined : { message: status.details }, { 'rpc.grpc.status_code': status.code });
+            nextStatus(status);
+          },
+        });
+      },
+    });
+  };
+}
+
 function defaultDeadlineInterceptor(deadlineMs: number): grpc.Interceptor {
   return (options, nextCall) =>
     new grpc.InterceptingCall(nextCall(options.deadline === undefined ? { ...options, deadline: Date.now() + deadlineMs } : options));
@@ -54,7 +92,7 @@ export function createGrpcClient<T extends grpc.Client>(Ctor: ClientConstructor<
   if (options.token !== undefined && options.token.trim().length === 0) throw new PatchworkError('INVALID_ARGUMENT', 'token: must not be empty');
   positiveInt(options.deadlineMs, 'deadlineMs');
   positiveInt(options.maxReceiveMessageBytes, 'maxReceiveMessageBytes');
-  const interceptors: grpc.Interceptor[] = [];
+  const interceptors: grpc.Interceptor[] = [traceInterceptor(options.tracer)];
   if (options.deadlineMs !== undefined) interceptors.push(defaultDeadlineInterceptor(options.deadlineMs));
   if (options.token !== undefined) interceptors.push(authInterceptor(options.token));
   const clientOptions: Partial<grpc.ClientOptions> = {

@@ -42,6 +42,32 @@ export interface ToServiceErrorOptions {
   logger?: Logger;
 }
 
+/**
+ * Bounds on what a status carries. Messages often quote the offending input, and a client may send
+ * megabytes of it; trailers over HTTP/2's header-list limit (64 KiB in Node) break the connection
+ * for every call on it rather than failing one. These keep the status trailers under ~16 KiB.
+ */
+export const MAX_STATUS_MESSAGE_CHARS = 1024;
+const MAX_VIOLATIONS = 20;
+const MAX_FIELD_CHARS = 128;
+const MAX_DESCRIPTION_CHARS = 256;
+
+/** `text` cut to `max` characters (whole code points), saying how much was left out. */
+export function truncateText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const kept = Array.from(text.slice(0, max + 1)).slice(0, max).join('').replace(/[\ud800-\udbff]$/, '');
+  return `${kept}… (${text.length - kept.length} more characters)`;
+}
+
+function boundedError(error: PatchworkError): PatchworkError {
+  const message = truncateText(error.message, MAX_STATUS_MESSAGE_CHARS);
+  const tooMany = error.violations.length > MAX_VIOLATIONS;
+  const tooLong = error.violations.some((v) => v.field.length > MAX_FIELD_CHARS || v.description.length > MAX_DESCRIPTION_CHARS);
+  if (message === error.message && !tooMany && !tooLong) return error;
+  const violations = error.violations.slice(0, MAX_VIOLATIONS).map((v) => ({ field: truncateText(v.field, MAX_FIELD_CHARS), description: truncateText(v.description, MAX_DESCRIPTION_CHARS) }));
+  return new PatchworkError(error.code, message, { violations, cause: error, retryable: error.retryable });
+}
+
 function isAbortError(err: unknown): boolean {
   return err instanceof Error && err.name === 'AbortError';
 }
@@ -62,6 +88,7 @@ export function toServiceError(err: unknown, options: ToServiceErrorOptions = {}
     options.logger?.error({ err, errorRef: ref }, 'internal error in RPC handler');
     error = new PatchworkError('INTERNAL', `internal error (ref ${ref}); see server logs`);
   }
+  error = boundedError(error);
   const code = TO_GRPC[error.code];
   const metadata = new grpc.Metadata();
   metadata.set(

@@ -1,8 +1,10 @@
 import type { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
+import { context as otelContext } from '@opentelemetry/api';
 import { nullLogger, type Logger } from '../observability/logger';
 import { openCallScope, type CallContext } from './context';
 import { toServiceError } from './errors';
+import { callTraceContext } from './trace-metadata';
 
 export type UnaryHandlerFn<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res> | Res;
 export type ServerStreamHandlerFn<Req, Res> = (request: Req, ctx: CallContext) => AsyncIterable<Res>;
@@ -17,6 +19,15 @@ const BIND = Symbol.for('patchwork.grpc.bindHandler');
 type Binder = (runtime: HandlerRuntime) => grpc.UntypedHandleCall;
 
 let fallbackRuntime: HandlerRuntime | undefined;
+
+/**
+ * Runs a handler inside its call's trace context, when the call has one, so the handler's awaits,
+ * its log lines and the jobs and calls it starts all belong to the caller's trace.
+ */
+function inCallContext<T>(call: { metadata: grpc.Metadata }, fn: () => T): T {
+  const ctx = callTraceContext(call.metadata);
+  return ctx ? otelContext.with(ctx, fn) : fn();
+}
 
 /**
  * An adapted handler is a plain grpc-js handler (usable on any grpc.Server, logging nowhere) that
@@ -43,8 +54,7 @@ export function unary<Req, Res>(fn: UnaryHandlerFn<Req, Res>): grpc.handleUnaryC
   return adapted((runtime) => (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
     const scope = openCallScope(call, runtime.logger);
     const { ctx } = scope;
-    Promise.resolve()
-      .then(() => fn(call.request, ctx))
+    inCallContext(call, () => Promise.resolve().then(() => fn(call.request, ctx)))
       .then(
         (response) => {
           if (!ctx.signal.aborted) callback(null, response);
@@ -88,7 +98,7 @@ export function serverStream<Req, Res>(fn: ServerStreamHandlerFn<Req, Res>): grp
       }
       call.end();
     };
-    run()
+    inCallContext(call, run)
       .catch((err: unknown) => {
         // grpc-js turns an 'error' event on the call into its final status.
         if (!ctx.signal.aborted) call.emit('error', toServiceError(err, { logger: ctx.logger }));
@@ -143,8 +153,7 @@ export function clientStream<Req, Res>(fn: ClientStreamHandlerFn<Req, Res>): grp
   return adapted((runtime) => (call: grpc.ServerReadableStream<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
     const scope = openCallScope(call, runtime.logger);
     const { ctx } = scope;
-    Promise.resolve()
-      .then(() => fn(requestsOf(call, ctx.signal), ctx))
+    inCallContext(call, () => Promise.resolve().then(() => fn(requestsOf(call, ctx.signal), ctx)))
       .then(
         (response) => {
           if (!ctx.signal.aborted) callback(null, response);

@@ -1,4 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
+import type { Tracer } from '@opentelemetry/api';
 import { ViolationCollector } from '@patchwork/errors';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
@@ -48,6 +49,11 @@ export interface GrpcServerOptions {
   maxSendMessageBytes?: number;
   logger: Logger;
   metrics?: Metrics;
+  /**
+   * Records a server span per call. Without one, a caller's `traceparent` is still honoured: the
+   * handler runs in that trace (log lines carry its `trace_id`) and passes it on to jobs and calls.
+   */
+  tracer?: Tracer;
   shutdown?: ShutdownOptions;
   keepalive?: KeepaliveOptions;
   /** Closes connections after this age so clients re-resolve and spread over new replicas (`grpc.max_connection_age_ms`). */

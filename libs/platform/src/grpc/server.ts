@@ -5,7 +5,9 @@ import { serverCredentials } from './credentials';
 import { bindHandlers } from './handlers';
 import { OPEN_SERVICES, bearerAuthInterceptor } from './interceptors/auth';
 import { expiredDeadlineInterceptor } from './interceptors/deadline';
+import { guardedServer, malformedRequestInterceptor, withSafeDeserializers } from './interceptors/malformed';
 import { observeInterceptor } from './interceptors/observe';
+import { installContextManager } from '../observability/context-manager';
 import { createReflectionService } from './reflection';
 import { compileServerOptions, formatAddress, type GrpcServerOptions } from './server-options';
 import { runShutdown, type ShutdownHook, type ShutdownRun } from './shutdown';
@@ -50,17 +52,21 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const serviceNames = options.services.map((s) => s.name);
   const reflection = options.reflection ? createReflectionService(options.reflection, serviceNames) : undefined;
 
+  // Handlers run in their caller's trace context, which needs a context manager that follows awaits.
+  installContextManager();
   // The first interceptor sits next to the transport: observation sees every status, even rejections.
-  const interceptors: grpc.ServerInterceptor[] = [observeInterceptor({ logger, metrics: options.metrics }), expiredDeadlineInterceptor()];
+  const interceptors: grpc.ServerInterceptor[] = [observeInterceptor({ logger, metrics: options.metrics, tracer: options.tracer }), expiredDeadlineInterceptor()];
   if (options.auth) interceptors.push(bearerAuthInterceptor(options.auth.token, OPEN_SERVICES));
+  // After auth: a caller without the token learns nothing, not even whether its bytes decode.
+  interceptors.push(malformedRequestInterceptor());
   const server = new grpc.Server({ ...compiled.channelOptions, interceptors });
 
   const healthKeys = ['', ...serviceNames];
   const health = new HealthImplementation(Object.fromEntries(healthKeys.map((key) => [key, 'NOT_SERVING' as const])));
-  health.addToServer(server);
-  reflection?.addToServer(server);
+  health.addToServer(guardedServer(server));
+  reflection?.addToServer(guardedServer(server));
   for (const service of options.services) {
-    server.addService(service.definition, bindHandlers(service.implementation, { logger: logger.child({ grpcService: service.name }) }));
+    server.addService(withSafeDeserializers(service.definition), bindHandlers(service.implementation, { logger: logger.child({ grpcService: service.name }) }));
   }
 
   const requested = formatAddress(compiled.host, compiled.port);

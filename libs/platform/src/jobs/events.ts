@@ -1,4 +1,5 @@
 import { Job, JobEvent } from '@patchwork/contracts';
+import { traceHeaders } from '../observability/trace-context';
 import type { EventBus } from '../ports';
 
 export type JobEventType = 'queued' | 'started' | 'progress' | 'completed' | 'failed' | 'cancelled';
@@ -11,7 +12,8 @@ export function jobEventSubject(service: string, type: JobEventType): string {
 export async function publishJobEvent(bus: EventBus, type: JobEventType, job: Job, onError?: (err: unknown) => void): Promise<void> {
   try {
     const event = JobEvent.encode({ type, job, atMs: Date.now() }).finish();
-    await bus.publish(jobEventSubject(job.service, type), event, { 'patchwork-job-id': job.id });
+    // Subscribers continue the trace of the RPC or job run the event came from.
+    await bus.publish(jobEventSubject(job.service, type), event, traceHeaders(undefined, { 'patchwork-job-id': job.id }));
   } catch (err) {
     onError?.(err);
   }

@@ -1,5 +1,7 @@
 import { PatchworkError } from '@patchwork/errors';
 import { Job, JobEnvelope, JobState, SubmitJobResponse } from '@patchwork/contracts';
+import type { JobMetrics } from '../observability/metrics';
+import { traceHeaders } from '../observability/trace-context';
 import type { EventBus, JobQueue } from '../ports';
 import { publishJobEvent } from './events';
 import { JobRecords, isTerminal, newJobId } from './job-records';
@@ -13,12 +15,21 @@ export interface SubmitOptions {
   labels?: Record<string, string>;
 }
 
-/** The client side of the job pattern: submit, read, watch and cancel, whatever the service. */
+export interface JobManagerOptions {
+  metrics?: JobMetrics;
+}
+
+/**
+ * The client side of the job pattern: submit, read, watch and cancel, whatever the service. A job
+ * submitted inside a trace (an RPC whose caller sent `traceparent`) carries that trace in its queue
+ * message headers, so the worker that runs it, on whatever replica, continues the same trace.
+ */
 export class JobManager {
   constructor(
     private readonly records: JobRecords,
     private readonly queue: JobQueue,
     private readonly bus: EventBus,
+    private readonly options: JobManagerOptions = {},
   ) {}
 
   async submit(options: SubmitOptions): Promise<SubmitJobResponse> {
@@ -44,8 +55,12 @@ export class JobManager {
     // recording the job and enqueueing it. The queue drops the copy by message id.
     if (!deduplicated || stored.state === JobState.JOB_STATE_QUEUED) {
       const envelope = JobEnvelope.encode({ jobId: stored.id, service: stored.service, kind: stored.kind, request: Buffer.from(options.request) }).finish();
-      await this.queue.enqueue(stored.service, envelope, { msgId: stored.id });
-      if (!deduplicated) await publishJobEvent(this.bus, 'queued', stored);
+      const headers = traceHeaders();
+      await this.queue.enqueue(stored.service, envelope, { msgId: stored.id, headers });
+      if (!deduplicated) {
+        this.options.metrics?.submitted(stored.service, stored.kind);
+        await publishJobEvent(this.bus, 'queued', stored);
+      }
     }
     return { job: stored, deduplicated };
   }
@@ -68,7 +83,10 @@ export class JobManager {
       const state = current.state === JobState.JOB_STATE_QUEUED ? JobState.JOB_STATE_CANCELLED : JobState.JOB_STATE_CANCELLING;
       return { ...current, state, progress: { ...(current.progress ?? emptyProgress()), message: reason || 'cancelled by request' } };
     });
-    if (job.state === JobState.JOB_STATE_CANCELLED) await publishJobEvent(this.bus, 'cancelled', job);
+    if (job.state === JobState.JOB_STATE_CANCELLED) {
+      this.options.metrics?.finished(job.service, job.kind, 'cancelled');
+      await publishJobEvent(this.bus, 'cancelled', job);
+    }
     return job;
   }
 }

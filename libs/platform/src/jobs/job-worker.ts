@@ -1,5 +1,10 @@
+import { SpanKind, SpanStatusCode, context as otelContext, trace, type Tracer } from '@opentelemetry/api';
 import { PatchworkError } from '@patchwork/errors';
 import { ArtifactRef, Job, JobEnvelope, JobState, Progress } from '@patchwork/contracts';
+import { installContextManager } from '../observability/context-manager';
+import type { JobFinalState, JobMetrics, JobOutcomeLabel } from '../observability/metrics';
+import { closeTraceScope, openTraceScope } from '../observability/spans';
+import { extractTrace } from '../observability/trace-context';
 import type { Delivery, EventBus, JobQueue, QueueConsumer } from '../ports';
 import { publishJobEvent } from './events';
 import { JobRecords, isTerminal } from './job-records';
@@ -49,9 +54,21 @@ export interface JobWorkerOptions {
   retryDelayMs?: number;
   /** Minimum interval between persisted progress updates. */
   progressIntervalMs?: number;
+  metrics?: JobMetrics;
+  /**
+   * Records a span per delivery (a child of the trace the job was submitted in). Without one, the
+   * submitter's trace context still becomes the handler's active context.
+   */
+  tracer?: Tracer;
 }
 
 type StopReason = 'cancelled' | 'shutdown';
+
+const FINAL_STATE: Partial<Record<JobState, JobFinalState>> = {
+  [JobState.JOB_STATE_SUCCEEDED]: 'succeeded',
+  [JobState.JOB_STATE_FAILED]: 'failed',
+  [JobState.JOB_STATE_CANCELLED]: 'cancelled',
+};
 
 /**
  * Pulls jobs of one service from the queue and runs them. The job record in KV is the truth: a
@@ -69,6 +86,7 @@ export class JobWorker {
 
   async start(): Promise<void> {
     if (this.consumer) return;
+    installContextManager();
     this.consumer = await this.options.queue.consume(this.options.service, (delivery) => this.handle(delivery), {
       concurrency: this.options.concurrency ?? 1,
     });
@@ -89,38 +107,73 @@ export class JobWorker {
       await delivery.deadLetter(`malformed job envelope: ${(err as Error).message}`);
       return;
     }
+    const { service, tracer } = this.options;
+    const kind = this.options.handlers[envelope.kind] ? envelope.kind : 'unknown';
+    if (delivery.deliveryCount > 1) this.options.metrics?.redelivered(service, kind);
+    const scope = openTraceScope(
+      tracer,
+      `job ${service}.${kind}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: { 'patchwork.job.id': envelope.jobId, 'patchwork.job.service': service, 'patchwork.job.kind': envelope.kind, 'patchwork.job.attempt': delivery.deliveryCount },
+      },
+      extractTrace(delivery.headers),
+    );
+    const settle = () => this.settle(delivery, envelope, kind);
+    let outcome: string | undefined;
+    try {
+      outcome = await (scope ? otelContext.with(scope.ctx, settle) : settle());
+    } catch (err) {
+      closeTraceScope(scope, { message: (err as Error).message });
+      throw err;
+    }
+    closeTraceScope(scope, undefined, { 'patchwork.job.outcome': outcome });
+  }
+
+  /** Decides what one delivery means and settles it; returns what happened, for the span. */
+  private async settle(delivery: Delivery, envelope: JobEnvelope, kind: string): Promise<string> {
     const { records } = this.options;
     const job = await records.get(envelope.jobId);
     if (!job) {
       await delivery.deadLetter(`unknown job ${envelope.jobId}`);
-      return;
+      return 'unknown-job';
     }
     if (isTerminal(job.state)) {
       await delivery.ack();
-      return;
+      return 'already-finished';
     }
     if (job.state === JobState.JOB_STATE_CANCELLING) {
       await this.finish(job.id, JobState.JOB_STATE_CANCELLED, 'cancelled');
       await delivery.ack();
-      return;
+      return 'cancelled';
     }
     const maxDeliver = this.options.maxDeliver ?? Number.POSITIVE_INFINITY;
     if (delivery.deliveryCount > maxDeliver) {
-      await this.fail(job.id, new PatchworkError('UNAVAILABLE', `gave up after ${maxDeliver} deliveries (workers kept dying)`));
+      const err = new PatchworkError('UNAVAILABLE', `gave up after ${maxDeliver} deliveries (workers kept dying)`);
+      trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+      await this.fail(job.id, err);
       await delivery.deadLetter('max deliveries exceeded');
-      return;
+      return 'failed';
     }
     const handler = this.options.handlers[envelope.kind];
     if (!handler) {
       const err = new PatchworkError('UNIMPLEMENTED', `service ${this.options.service} has no handler for job kind ${envelope.kind}`);
+      trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
       await this.fail(job.id, err);
       await delivery.deadLetter(`${err.code}: ${err.message}`);
-      return;
+      return 'failed';
     }
-    await this.run(job, envelope, handler, delivery, maxDeliver);
+    const timer = this.options.metrics?.start(this.options.service, kind);
+    let outcome: JobOutcomeLabel = 'requeued';
+    try {
+      outcome = await this.run(job, envelope, handler, delivery, maxDeliver);
+      return outcome;
+    } finally {
+      timer?.end(outcome);
+    }
   }
 
-  private async run(job: Job, envelope: JobEnvelope, handler: JobHandler, delivery: Delivery, maxDeliver: number): Promise<void> {
+  private async run(job: Job, envelope: JobEnvelope, handler: JobHandler, delivery: Delivery, maxDeliver: number): Promise<JobOutcomeLabel> {
     const { records, bus } = this.options;
     const controller = new AbortController();
     this.running.set(job.id, controller);
@@ -138,7 +191,7 @@ export class JobWorker {
         // Cancelled between the read above and now.
         await this.finish(job.id, JobState.JOB_STATE_CANCELLED, 'cancelled');
         await delivery.ack();
-        return;
+        return 'cancelled';
       }
       await publishJobEvent(bus, 'started', started);
       const context = this.context(started, delivery.deliveryCount, controller.signal);
@@ -154,11 +207,13 @@ export class JobWorker {
         await this.finish(job.id, JobState.JOB_STATE_CANCELLED, 'cancelled');
         await records.clearCheckpoint(job.id);
         await delivery.ack();
+        return 'cancelled';
       } else if (stopReason === 'shutdown') {
         await records.update(job.id, (current) =>
           isTerminal(current.state) ? null : { ...current, state: JobState.JOB_STATE_QUEUED, progress: { ...(current.progress ?? Progress.fromPartial({})), message: 'worker shut down; job will resume' } },
         );
         delivery.nak(0);
+        return 'requeued';
       } else if (failure === undefined && outcome) {
         const done = await records.update(job.id, (current) => ({
           ...current,
@@ -166,22 +221,26 @@ export class JobWorker {
           outputs: outcome.outputs,
           progress: { ...(current.progress ?? Progress.fromPartial({})), fraction: 1, stage: 'done' },
         }));
+        this.countFinished(done);
         await records.clearCheckpoint(job.id);
         await publishJobEvent(bus, 'completed', done);
         await delivery.ack();
+        return 'completed';
       } else {
         const error = PatchworkError.from(failure);
+        trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR, message: `${error.code}: ${error.message}` });
         if (error.retryable && delivery.deliveryCount < maxDeliver) {
           logger.warn({ jobId: job.id, attempt: delivery.deliveryCount, code: error.code, err: error.message }, 'job attempt failed; will retry');
           await records.update(job.id, (current) =>
             isTerminal(current.state) ? null : { ...current, state: JobState.JOB_STATE_QUEUED, error: error.toJSON() },
           );
           delivery.nak(this.options.retryDelayMs ?? 1000);
-        } else {
-          logger.error({ jobId: job.id, code: error.code, err: error.message }, 'job failed');
-          await this.fail(job.id, error);
-          await delivery.deadLetter(`${error.code}: ${error.message}`);
+          return 'requeued';
         }
+        logger.error({ jobId: job.id, code: error.code, err: error.message }, 'job failed');
+        await this.fail(job.id, error);
+        await delivery.deadLetter(`${error.code}: ${error.message}`);
+        return 'failed';
       }
     } finally {
       clearInterval(heartbeat);
@@ -249,16 +308,29 @@ export class JobWorker {
   }
 
   private async fail(id: string, error: PatchworkError): Promise<void> {
-    const job = await this.options.records.update(id, (current) =>
-      isTerminal(current.state) ? null : { ...current, state: JobState.JOB_STATE_FAILED, error: error.toJSON() },
-    );
+    let changed = false;
+    const job = await this.options.records.update(id, (current) => {
+      if (isTerminal(current.state)) return null;
+      changed = true;
+      return { ...current, state: JobState.JOB_STATE_FAILED, error: error.toJSON() };
+    });
+    if (changed) this.countFinished(job);
     await publishJobEvent(this.options.bus, 'failed', job);
   }
 
   private async finish(id: string, state: JobState, message: string): Promise<void> {
-    const job = await this.options.records.update(id, (current) =>
-      isTerminal(current.state) ? null : { ...current, state, progress: { ...(current.progress ?? Progress.fromPartial({})), message } },
-    );
+    let changed = false;
+    const job = await this.options.records.update(id, (current) => {
+      if (isTerminal(current.state)) return null;
+      changed = true;
+      return { ...current, state, progress: { ...(current.progress ?? Progress.fromPartial({})), message } };
+    });
+    if (changed) this.countFinished(job);
     await publishJobEvent(this.options.bus, state === JobState.JOB_STATE_CANCELLED ? 'cancelled' : 'completed', job);
+  }
+
+  private countFinished(job: Job): void {
+    const state = FINAL_STATE[job.state];
+    if (state) this.options.metrics?.finished(this.options.service, this.options.handlers[job.kind] ? job.kind : 'unknown', state);
   }
 }

@@ -1,5 +1,10 @@
+import { SpanKind, SpanStatusCode, context as otelContext, trace, type Tracer } from '@opentelemetry/api';
 import { JobState, ShardEnvelope } from '@patchwork/contracts';
 import { PatchworkError } from '@patchwork/errors';
+import { installContextManager } from '../observability/context-manager';
+import type { JobMetrics } from '../observability/metrics';
+import { closeTraceScope, openTraceScope } from '../observability/spans';
+import { extractTrace, traceHeaders } from '../observability/trace-context';
 import type { BlobStore, Delivery, JobQueue, KeyValueBucket, QueueConsumer } from '../ports';
 import { JobRecords, isTerminal } from './job-records';
 import { JobLogger, silentLogger } from './logger';
@@ -74,11 +79,15 @@ export class ShardBoard {
   }
 }
 
-/** Puts a job's shards on the queue; message ids make a re-dispatch after a crash a no-op. */
+/**
+ * Puts a job's shards on the queue; message ids make a re-dispatch after a crash a no-op. Called
+ * from a job handler, the shards carry the job's trace, so their runs appear under it.
+ */
 export async function dispatchShards(queue: JobQueue, service: string, jobId: string, payloads: Uint8Array[]): Promise<void> {
+  const headers = traceHeaders();
   for (const [index, payload] of payloads.entries()) {
     const envelope = ShardEnvelope.encode({ jobId, index, count: payloads.length, payload: Buffer.from(payload) }).finish();
-    await queue.enqueue(shardQueueName(service), envelope, { msgId: `${jobId}.shard.${index}` });
+    await queue.enqueue(shardQueueName(service), envelope, { msgId: `${jobId}.shard.${index}`, headers });
   }
 }
 
@@ -93,6 +102,10 @@ export interface ShardWorkerOptions {
   concurrency?: number;
   heartbeatMs?: number;
   logger?: JobLogger;
+  /** Shard runs are counted on the shard queue with kind `shard`. */
+  metrics?: JobMetrics;
+  /** Records a span per shard run, under the trace of the job that dispatched it. */
+  tracer?: Tracer;
 }
 
 /**
@@ -107,6 +120,7 @@ export class ShardWorker {
 
   async start(): Promise<void> {
     if (this.consumer) return;
+    installContextManager();
     this.consumer = await this.options.queue.consume(shardQueueName(this.options.service), (d) => this.handle(d), {
       concurrency: this.options.concurrency ?? 1,
     });
@@ -131,20 +145,42 @@ export class ShardWorker {
       await delivery.ack();
       return;
     }
+    const queue = shardQueueName(this.options.service);
+    if (delivery.deliveryCount > 1) this.options.metrics?.redelivered(queue, 'shard');
+    const scope = openTraceScope(
+      this.options.tracer,
+      `shard ${this.options.service}`,
+      { kind: SpanKind.CONSUMER, attributes: { 'patchwork.job.id': shard.jobId, 'patchwork.shard.index': shard.index, 'patchwork.shard.count': shard.count, 'patchwork.job.attempt': delivery.deliveryCount } },
+      extractTrace(delivery.headers),
+    );
+    const run = () => this.run(delivery, shard, queue);
+    try {
+      await (scope ? otelContext.with(scope.ctx, run) : run());
+    } finally {
+      closeTraceScope(scope);
+    }
+  }
+
+  private async run(delivery: Delivery, shard: ShardEnvelope, queue: string): Promise<void> {
     const controller = new AbortController();
     this.running.add(controller);
     const heartbeat = setInterval(() => delivery.working(), this.options.heartbeatMs ?? 5000);
+    const timer = this.options.metrics?.start(queue, 'shard');
     try {
       const result = await this.options.handler(shard.payload, { jobId: shard.jobId, index: shard.index, count: shard.count, signal: controller.signal });
       await this.options.board.record(shard.jobId, shard.index, result);
       await delivery.ack();
+      timer?.end('completed');
     } catch (err) {
       const error = PatchworkError.from(err);
+      trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR, message: `${error.code}: ${error.message}` });
       if (controller.signal.aborted || error.retryable) {
         delivery.nak(controller.signal.aborted ? 0 : 1000);
+        timer?.end('requeued');
       } else {
         (this.options.logger ?? silentLogger).error({ jobId: shard.jobId, shard: shard.index, code: error.code, err: error.message }, 'shard failed');
         await delivery.deadLetter(`${error.code}: ${error.message}`);
+        timer?.end('failed');
       }
     } finally {
       clearInterval(heartbeat);

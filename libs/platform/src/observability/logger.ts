@@ -1,6 +1,8 @@
 import pino from 'pino';
+import { context as otelContext } from '@opentelemetry/api';
 import { PatchworkError } from '@patchwork/errors';
 import { prettyDestination } from './pretty';
+import { traceLogFields } from './trace-context';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
@@ -51,6 +53,15 @@ function redactPaths(extra: readonly string[]): string[] {
   return [...paths, ...extra];
 }
 
+/**
+ * Lines written while a traced RPC or job is active carry its `trace_id` and `span_id`, whichever
+ * logger wrote them (a handler's, a library's), so logs and traces join without passing ids around.
+ */
+function traceMixin(): object {
+  // A fresh object each time: pino merges the line's fields into it.
+  return traceLogFields(otelContext.active()) ?? {};
+}
+
 /** pino's default serializer drops `violations` on nested causes; keep our error shape explicit. */
 function serializeError(err: unknown): unknown {
   const base = pino.stdSerializers.err(err as Error);
@@ -74,6 +85,7 @@ export function createLogger(options: LoggerOptions): Logger {
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: redactPaths(options.redact ?? []), censor: REDACTED },
     serializers: { err: serializeError, error: serializeError },
+    mixin: traceMixin,
   };
   const sink = options.destination ?? pino.destination({ dest: 1, sync: true });
   const stream = options.pretty ? prettyDestination(sink) : sink;

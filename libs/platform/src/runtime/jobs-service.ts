@@ -3,8 +3,12 @@ import { invalidArgument } from '@patchwork/errors';
 import { serverStream, unary } from '../grpc';
 import type { Runtime } from './runtime';
 
+/** Job ids are `job-<uuid>`; anything else cannot name a job, and would only reach the KV key check. */
+const JOB_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
 function jobId(request: { jobId: string }): string {
   if (!request.jobId) throw invalidArgument('job_id', 'required');
+  if (!JOB_ID.test(request.jobId)) throw invalidArgument('job_id', 'must be 1-128 characters of [A-Za-z0-9_-] (as returned by a Submit call)');
   return request.jobId;
 }
 

@@ -3,7 +3,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { ArtifactRegistry } from '../artifacts';
 import type { PlatformConfig } from '../config';
 import { JobHandler, JobManager, JobRecords, ShardBoard, ShardHandler } from '../jobs';
-import type { Logger } from '../observability';
+import type { JobMetrics, Logger } from '../observability';
 import type { Fabric } from '../ports';
 import { createModelResolver } from './model-sources';
 
@@ -42,14 +42,19 @@ export const JOB_BUCKET = 'jobs';
 export const ARTIFACT_BUCKET = 'artifacts';
 export const SHARD_BUCKET = 'shards';
 
-export async function createRuntime(config: PlatformConfig, fabric: Fabric, logger: Logger): Promise<Runtime> {
+export interface RuntimeObservability {
+  /** Counts submitted and cancelled jobs. */
+  jobMetrics?: JobMetrics;
+}
+
+export async function createRuntime(config: PlatformConfig, fabric: Fabric, logger: Logger, observability: RuntimeObservability = {}): Promise<Runtime> {
   const jobRecords = new JobRecords(await fabric.kv.bucket(JOB_BUCKET));
   const artifacts = new ArtifactRegistry(await fabric.kv.bucket(ARTIFACT_BUCKET), fabric.blobs, fabric.bus, path.join(config.dataDir, 'cache', 'artifacts'));
   const resolveModel = createModelResolver({ artifacts, pathRoots: config.modelPathRoots });
   return {
     config,
     fabric,
-    jobs: new JobManager(jobRecords, fabric.queue, fabric.bus),
+    jobs: new JobManager(jobRecords, fabric.queue, fabric.bus, { metrics: observability.jobMetrics }),
     jobRecords,
     artifacts,
     shards: new ShardBoard(await fabric.kv.bucket(SHARD_BUCKET), fabric.blobs),

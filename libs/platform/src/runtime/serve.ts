@@ -1,10 +1,11 @@
 import { promises as fs } from 'node:fs';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { loadPackageDefinition } from '@patchwork/contracts';
 import type { PlatformConfig } from '../config';
 import { createEmbeddedFabric, createNatsFabric } from '../fabric';
-import { JobWorker, ShardWorker } from '../jobs';
+import { JobWorker, ShardWorker, shardQueueName } from '../jobs';
 import { startGrpcServer } from '../grpc';
-import { createLogger, createMetrics, Logger, startMetricsServer } from '../observability';
+import { BackendDescription, createLogger, createMetrics, createTracing, Logger, Metrics, startMetricsServer } from '../observability';
 import type { Fabric } from '../ports';
 import { ArtifactsService, ARTIFACTS_GRPC_NAME, artifactsServiceImplementation } from './artifacts-service';
 import { JobsService, JOBS_GRPC_NAME, jobsServiceImplementation } from './jobs-service';
@@ -20,6 +21,18 @@ export interface ServeOptions {
   handleSignals?: boolean;
   /** Extra fields for the health/log line (the tensor backend, say). */
   describe?: Record<string, unknown>;
+  /**
+   * The tensor backend this process computes on, for the `patchwork_backend_*` gauges. The process
+   * edge passes it in (the platform does not depend on the tensor library); a function is read at
+   * every scrape, so a run-time fallback shows.
+   */
+  backend?: BackendDescription | (() => BackendDescription);
+  /**
+   * Where spans go (an OTLP exporter behind a BatchSpanProcessor, say), on top of
+   * `config.tracesExporter`. With neither, no spans are recorded, yet a caller's trace context
+   * still flows through RPCs, jobs and events, and log lines carry its `trace_id`.
+   */
+  spanProcessors?: SpanProcessor[];
 }
 
 export interface RunningPlatform {
@@ -27,6 +40,8 @@ export interface RunningPlatform {
   port: number;
   metricsPort?: number;
   runtime: Runtime;
+  /** The process's registry: RPC, job and backend metrics (served on `metricsPort` when set). */
+  metrics: Metrics;
   /** NOT_SERVING, stop workers (running jobs go back to the queue), drain calls, close the fabric. */
   close(): Promise<void>;
 }
@@ -47,8 +62,11 @@ export async function serve(options: ServeOptions): Promise<RunningPlatform> {
   const logger = options.logger ?? createLogger({ level: config.logLevel as never, service: modules.map((m) => m.name).join(',') || 'patchwork' });
   await fs.mkdir(config.dataDir, { recursive: true });
   const fabric = options.fabric ?? (await openFabric(config, logger));
-  const runtime = await createRuntime(config, fabric, logger);
   const metrics = createMetrics({});
+  if (options.backend) metrics.setBackendInfo(options.backend);
+  const tracing = createTracing({ exporter: config.tracesExporter, spanProcessors: options.spanProcessors });
+  const tracer = tracing?.tracer;
+  const runtime = await createRuntime(config, fabric, logger, { jobMetrics: metrics.jobs });
   const tls = config.tls
     ? {
         cert: await fs.readFile(config.tls.certFile),
@@ -62,13 +80,14 @@ export async function serve(options: ServeOptions): Promise<RunningPlatform> {
     services: [
       ...modules.map((m) => ({ name: m.grpcName, definition: m.definition, implementation: m.implementation(runtime) })),
       { name: JOBS_GRPC_NAME, definition: JobsService, implementation: jobsServiceImplementation(runtime) },
-      { name: ARTIFACTS_GRPC_NAME, definition: ArtifactsService, implementation: artifactsServiceImplementation(runtime) },
+      { name: ARTIFACTS_GRPC_NAME, definition: ArtifactsService, implementation: artifactsServiceImplementation(runtime, { maxUploadBytes: config.maxUploadBytes }) },
     ],
     reflection: config.reflection ? { packageDefinition: loadPackageDefinition() } : false,
     auth: config.authToken ? { token: config.authToken } : undefined,
     tls,
     logger,
     metrics,
+    tracer,
     shutdown: { graceMs: config.shutdownGraceMs, handleSignals: options.handleSignals ?? false },
     ...(config.maxConnectionAgeMs > 0 ? { maxConnectionAgeMs: config.maxConnectionAgeMs } : {}),
   });
@@ -86,6 +105,8 @@ export async function serve(options: ServeOptions): Promise<RunningPlatform> {
           concurrency: config.workerConcurrency,
           heartbeatMs: Math.max(250, Math.floor(config.ackWaitMs / 3)),
           logger: logger.child({ shards: module.name }),
+          metrics: metrics.jobs,
+          tracer,
         });
         await shardWorker.start();
         workers.push(shardWorker);
@@ -102,10 +123,17 @@ export async function serve(options: ServeOptions): Promise<RunningPlatform> {
         concurrency: config.workerConcurrency,
         heartbeatMs: Math.max(250, Math.floor(config.ackWaitMs / 3)),
         maxDeliver: config.maxDeliver,
+        metrics: metrics.jobs,
+        tracer,
       });
       await worker.start();
       workers.push(worker);
     }
+  }
+  // The backlog is the same whichever replica reads it; every replica reports it for its services.
+  for (const module of modules) {
+    metrics.jobs.trackQueued(module.name, () => fabric.queue.pending(module.name));
+    if (module.shardHandler) metrics.jobs.trackQueued(shardQueueName(module.name), () => fabric.queue.pending(shardQueueName(module.name)));
   }
   const metricsServer = config.metricsPort !== undefined ? await startMetricsServer({ port: config.metricsPort, host: config.grpcHost, metrics }) : undefined;
 
@@ -114,6 +142,7 @@ export async function serve(options: ServeOptions): Promise<RunningPlatform> {
     (closing ??= (async () => {
       await server.shutdown('close');
       await metricsServer?.close();
+      await tracing?.shutdown();
       if (!options.fabric) await fabric.close();
     })());
   // Workers stop first so their running jobs go back to the queue before connections close.
@@ -121,8 +150,8 @@ export async function serve(options: ServeOptions): Promise<RunningPlatform> {
     await Promise.all(workers.map((w) => w.stop()));
   });
   logger.info(
-    { port: server.port, services: modules.map((m) => m.name), fabric: fabric.kind, workers: workers.length, ...options.describe },
+    { port: server.port, services: modules.map((m) => m.name), fabric: fabric.kind, workers: workers.length, tracing: config.tracesExporter !== 'none' || Boolean(options.spanProcessors?.length), ...options.describe },
     'patchwork serving',
   );
-  return { port: server.port, metricsPort: metricsServer?.port, runtime, close };
+  return { port: server.port, metricsPort: metricsServer?.port, runtime, metrics, close };
 }

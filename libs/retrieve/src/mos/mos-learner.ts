@@ -219,6 +219,14 @@ export class MosLearner {
     return this.inference[taskId];
   }
 
+  /** Copies of the head, `weight [classes, hidden]` and `bias [classes]`, columns in `classes` order. */
+  headArrays(): { weight: Float32Array; bias: Float32Array } {
+    this.assertUsable('read the head');
+    const head = this.head.toArrays();
+    if (head === undefined) throw new PatchworkError('FAILED_PRECONDITION', 'the MOS learner has not learnt any task yet');
+    return head;
+  }
+
   /** Copies of task `taskId`'s adapter as trained, before the inference merge. */
   trainedAdapter(taskId: number): Map<string, Float32Array> {
     this.checkTaskId(taskId, 'taskId');

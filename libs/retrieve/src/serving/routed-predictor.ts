@@ -42,7 +42,7 @@ interface Pending {
  * (`savedParameterKeys`: PEFT modules_to_save or trained biases) cannot share and get a forward of
  * their own. Inputs share a pass when their per-example shapes agree (images always do; token
  * sequences of different lengths form separate passes, since padding would change logits of
- * models without a mask).
+ * models without a mask) and their adapters' logits have the same width (`outputKey`).
  */
 export class RoutedPredictor {
   private last: PredictBatchedStats = { forwards: 0, waves: 0 };
@@ -122,7 +122,8 @@ export class RoutedPredictor {
     let forwards = 0;
     const bySignature = new Map<string, Pending[]>();
     for (const p of shared) {
-      const key = batchSignature(p.request.input);
+      const id = p.request.adapterId;
+      const key = `${batchSignature(p.request.input)}#${(id === null ? undefined : adapters.get(id)?.outputKey) ?? ''}`;
       const list = bySignature.get(key) ?? [];
       list.push(p);
       bySignature.set(key, list);

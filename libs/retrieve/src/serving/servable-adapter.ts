@@ -3,7 +3,7 @@ import type { ForwardOutput, LinearPatchSet, Model, ModelInputs } from '@patchwo
 
 /**
  * What the serving primitives need of an adapter. `@patchwork/peft`'s adapters (LoRA, AdaLoRA,
- * HUT) and this library's `BottleneckAdapter` fit as they are.
+ * HUT) and this library's `BottleneckAdapter` and `MosTaskAdapter` fit as they are.
  */
 export interface ServableAdapter {
   /** Inference patches for `model.forward`, keyed by module. */
@@ -18,6 +18,11 @@ export interface ServableAdapter {
    */
   readonly savedParameterKeys?: readonly string[];
   forward?(inputs: ModelInputs): ForwardOutput;
+  /**
+   * Set by adapters whose patches change the width of the logits (a replacement head): requests
+   * share a forward pass only with adapters of the same key (none: the base model's head).
+   */
+  readonly outputKey?: string;
   /** Bytes of its tensors, when it reports them. */
   readonly numBytes?: number;
   trainableVariables?(): ReadonlyArray<{ readonly size: number; readonly dtype: string }>;

@@ -1,5 +1,5 @@
 import { readPlatformConfig, serve } from '@patchwork/platform';
-import { initBackend } from '@patchwork/tensor';
+import { backendInfo, initBackend } from '@patchwork/tensor';
 import { SERVICE_MODULES } from '../service-modules';
 
 export interface ServeFlags {
@@ -25,7 +25,15 @@ export async function serveCommand(flags: ServeFlags, env: NodeJS.ProcessEnv): P
   });
   // Before any service loads a model: tfjs's default cpu backend is ~30x slower than wasm.
   await initBackend({ backend: config.backend as never });
-  const running = await serve({ config, modules: config.services.map((s) => SERVICE_MODULES[s]), handleSignals: true });
+  const running = await serve({
+    config,
+    modules: config.services.map((s) => SERVICE_MODULES[s]),
+    handleSignals: true,
+    backend: () => {
+      const b = backendInfo();
+      return { backend: b.name, device: b.device, threads: b.threads };
+    },
+  });
   process.stderr.write(`patchwork: serving ${config.services.join(', ')} on ${config.grpcHost}:${running.port}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => void running.close().then(resolve);

@@ -1,9 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
+import { SpanKind, type Tracer } from '@opentelemetry/api';
 import { REDACTED, type Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
+import { closeTraceScope, openTraceScope, type TraceScope } from '../../observability/spans';
+import { extractTrace, traceLogFields } from '../../observability/trace-context';
 import { callDeadline, cancellationReason } from '../context';
 import { grpcStatusOf } from '../errors';
 import { grpcTypeOf, parseMethodPath } from '../method-path';
+import { metadataGetter, setCallTraceContext } from '../trace-metadata';
 import { OPEN_SERVICES } from './auth';
 
 export interface ObserveOptions {
@@ -11,6 +15,11 @@ export interface ObserveOptions {
   metrics?: Metrics;
   /** Services logged at debug level when they succeed (probes every few seconds are noise). */
   quietServices?: readonly string[];
+  /**
+   * Records a server span per call (a child of the caller's `traceparent`). Without one, an incoming
+   * trace context is still handed to the handler, so it flows on to jobs and downstream calls.
+   */
+  tracer?: Tracer;
 }
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -35,6 +44,16 @@ function levelOf(code: grpc.status): Level {
   }
 }
 
+/** The codes OpenTelemetry's RPC conventions count as a server-side failure of the span. */
+const SERVER_ERRORS: ReadonlySet<grpc.status> = new Set([
+  grpc.status.UNKNOWN,
+  grpc.status.DEADLINE_EXCEEDED,
+  grpc.status.UNIMPLEMENTED,
+  grpc.status.INTERNAL,
+  grpc.status.UNAVAILABLE,
+  grpc.status.DATA_LOSS,
+]);
+
 /** Request metadata fit for a log line: credentials censored, binary values summarised. */
 export function redactMetadata(metadata: grpc.Metadata): Record<string, string> {
   const out: Record<string, string> = {};
@@ -52,7 +71,7 @@ export function redactMetadata(metadata: grpc.Metadata): Record<string, string> 
  */
 export function observeInterceptor(options: ObserveOptions): grpc.ServerInterceptor {
   const quiet = new Set(options.quietServices ?? OPEN_SERVICES);
-  const { logger, metrics } = options;
+  const { logger, metrics, tracer } = options;
   return (methodDescriptor, call) => {
     const { service, method } = parseMethodPath(methodDescriptor.path);
     const grpcType = grpcTypeOf(methodDescriptor);
@@ -61,6 +80,7 @@ export function observeInterceptor(options: ObserveOptions): grpc.ServerIntercep
     // Read now: once a call is cancelled its socket may be gone and grpc-js reports "unknown".
     const peer = call.getPeer();
     let requestMetadata: Record<string, string> | undefined;
+    let trace: TraceScope | undefined;
     let finished = false;
     const finish = (code: grpc.status, details: string | undefined) => {
       if (finished) return;
@@ -70,16 +90,23 @@ export function observeInterceptor(options: ObserveOptions): grpc.ServerIntercep
       metrics?.grpcHandled.inc(labels);
       metrics?.grpcHandlingSeconds.observe(labels, seconds);
       const level: Level = code === grpc.status.OK && quiet.has(service) ? 'debug' : levelOf(code);
-      const fields: Record<string, unknown> = { ...labels, durationMs: Math.round(seconds * 1e6) / 1e3, peer };
+      const fields: Record<string, unknown> = { ...labels, durationMs: Math.round(seconds * 1e6) / 1e3, peer, ...traceLogFields(trace?.ctx) };
       if (requestMetadata) fields.metadata = requestMetadata;
       if (code !== grpc.status.OK && details) fields.details = details;
       logger[level](fields, 'rpc finished');
+      closeTraceScope(trace, SERVER_ERRORS.has(code) ? { message: details || grpc.status[code] } : undefined, { 'rpc.grpc.status_code': code });
     };
     return new grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
             requestMetadata = redactMetadata(metadata);
+            const parent = extractTrace(metadata, metadataGetter);
+            // A probe every few seconds is not worth a trace of its own; a traced one still is.
+            if (parent || !quiet.has(service)) {
+              trace = openTraceScope(tracer, `${service}/${method}`, { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method } }, parent);
+              if (trace) setCallTraceContext(metadata, trace.ctx);
+            }
             nextMetadata(metadata);
           },
           onCancel: () => {
