@@ -5,22 +5,24 @@
  * objective), and the ablations without each loss term. Every condition is then fully fine-tuned
  * with the same recipe and a fresh head (same seeds), and scored on the task's test split.
  *
- *   npx tsx libs/compress/bench/pela-miniature.ts [--data DIR] [--backbones vit-digits,bert-tiny]
+ *   npx tsx libs/compress/bench/pela-miniature.ts [--data DIR] [--backbones vit-digits,bert-tiny,gpt2-tiny]
  *       [--distill-steps 300] [--finetune-steps 300] [--seeds 3] [--gamma 2]
- *       [--alpha 1] [--beta 1] [--distill-lr 1e-3] [--only dense,distilled,...]
+ *       [--alpha 1] [--beta 1] [--distill-lr 1e-3] [--distill-batch 32] [--only dense,distilled,...]
  *
  * vit-digits (pre-trained on digits 0-4): distilled on its own pre-training images with their
  * labels (task CE + FD + WP, as PELA uses ImageNet for DeiT), fine-tuned on all 10 digits.
  * bert-tiny (MLM on Moby Dick + State of the Union): distilled on that text (FD + WP; the model
  * class has no MLM loss here), fine-tuned on SpamAssassin spam vs ham.
+ * gpt2-tiny (causal LM on Moby Dick + State of the Union): distilled on Moby Dick (LM + FD + WP),
+ * fine-tuned as an LM on the ham mails (a new domain), scored by test perplexity (lower is better).
  */
 import { cachedBackbone, digitPixelValues } from '@patchwork/backbones';
 import { type ImageTaskSplits, type TextTaskSplits, loadTask, textCorpus } from '@patchwork/datasets';
-import { type DistillDataset, type DistillOptions, LowRankModel, distill, factorizeModel, tensorDataset } from '../src';
-import { type Model, type ModelInputs, type RawConfig, createModel, loadModel } from '@patchwork/models';
+import { type DistillDataset, type DistillOptions, LowRankModel, distill, factorizeModel, namedDistillDataset, teacherKernels, tensorDataset } from '../src';
+import { type Model, type ModelInputs, type RawConfig, createModel, loadModel, readModelConfig } from '@patchwork/models';
 import { SeededRandom, initBackend, tf } from '@patchwork/tensor';
 import { loadTokenizer } from '@patchwork/tokenizers';
-import { classificationLoss, registerWasmMatMulFastPath, train } from '@patchwork/training';
+import { causalLmLabels, causalLmLoss, classificationLoss, registerWasmMatMulFastPath, train } from '@patchwork/training';
 import * as nodePath from 'node:path';
 
 function flag(name: string, fallback: string): string {
@@ -36,6 +38,7 @@ const GAMMA = Number(flag('gamma', '2'));
 const ALPHA = Number(flag('alpha', '1'));
 const BETA = Number(flag('beta', '1'));
 const DISTILL_LR = Number(flag('distill-lr', '1e-3'));
+const DISTILL_BATCH = Number(flag('distill-batch', '32'));
 /** Condition keys to run (default all): dense, factored, distilled, no-fd, no-wp, no-task. */
 const ONLY = flag('only', '')
   .split(',')
@@ -86,7 +89,7 @@ function slice(set: Labelled, indices: readonly number[]): { inputs: ModelInputs
 function withHead(config: RawConfig, weights: ReadonlyMap<string, tf.Tensor>, labels: readonly string[], seed: number): { config: RawConfig; params: Map<string, tf.Tensor> } {
   const params = new Map<string, tf.Tensor>();
   for (const [k, t] of weights) if (!k.startsWith('classifier.')) params.set(k, tf.clone(t));
-  const hidden = (weights.get('classifier.weight') as tf.Tensor).shape[1];
+  const hidden = (weights.get('classifier.weight') as tf.Tensor).shape[1] as number;
   const rng = new SeededRandom(seed);
   params.set('classifier.weight', tf.tensor2d(rng.fillGaussian(new Float32Array(labels.length * hidden)).map((x) => 0.02 * x), [labels.length, hidden]));
   params.set('classifier.bias', tf.zeros([labels.length]));
@@ -95,23 +98,33 @@ function withHead(config: RawConfig, weights: ReadonlyMap<string, tf.Tensor>, la
   return { config: { ...config, id2label, label2id, num_labels: labels.length }, params };
 }
 
-/** Fully fine-tunes a dense model or a low-rank one (every parameter, factors included), returns test accuracy. */
-async function fineTuneAccuracy(source: Model | LowRankModel, task: Downstream, seed: number): Promise<number> {
-  const base = source instanceof LowRankModel ? source.model.config : source.config;
-  const { config, params } = withHead(base, source.weights, task.labelNames, 1000 + seed);
-  let runner: { forward: (inputs: ModelInputs) => tf.Tensor; variables: Map<string, tf.Variable>; dispose: () => void };
+interface Runner {
+  forward(inputs: ModelInputs): tf.Tensor;
+  readonly variables: Map<string, tf.Variable>;
+  dispose(): void;
+}
+
+/** A fully trainable copy (every parameter, factors included) of a dense or low-rank model, optionally with another config and dense parameters. */
+function trainableCopy(source: Model | LowRankModel, config: RawConfig, params: Map<string, tf.Tensor>): Runner {
   if (source instanceof LowRankModel) {
     const factors = new Map([...source.factors.keys()].map((m) => [m, source.storedFactors(m)]));
     const assembled = LowRankModel.assemble(config, params, factors, source.settings);
     const trainable = assembled.withVariables('all');
     assembled.dispose();
-    runner = { forward: (x) => trainable.forward(x).logits, variables: trainable.variables(), dispose: () => trainable.dispose() };
-  } else {
-    const vars = new Map([...params].map(([k, t]) => [k, tf.variable(t, true)]));
-    tf.dispose([...params.values()]);
-    const model = createModel(config, vars);
-    runner = { forward: (x) => model.forward(x).logits, variables: vars, dispose: () => model.dispose() };
+    return { forward: (x) => trainable.forward(x).logits, variables: trainable.variables(), dispose: () => trainable.dispose() };
   }
+  const vars = new Map([...params].map(([k, t]) => [k, tf.variable(t, true)]));
+  tf.dispose([...params.values()]);
+  const model = createModel(config, vars);
+  return { forward: (x) => model.forward(x).logits, variables: vars, dispose: () => model.dispose() };
+}
+
+const configOf = (source: Model | LowRankModel): RawConfig => (source instanceof LowRankModel ? source.model.config : source.config);
+
+/** Fully fine-tunes a dense model or a low-rank one with a fresh head, returns test accuracy. */
+async function fineTuneAccuracy(source: Model | LowRankModel, task: Downstream, seed: number): Promise<number> {
+  const { config, params } = withHead(configOf(source), source.weights, task.labelNames, 1000 + seed);
+  const runner = trainableCopy(source, config, params);
   try {
     await train({
       params: runner.variables,
@@ -141,6 +154,38 @@ async function fineTuneAccuracy(source: Model | LowRankModel, task: Downstream, 
   }
 }
 
+/** Fully fine-tunes a causal LM on `train` blocks, returns the perplexity of the `test` blocks. */
+async function fineTunePerplexity(source: Model | LowRankModel, trainSet: DistillDataset, testSet: DistillDataset, seed: number): Promise<number> {
+  const runner = trainableCopy(source, configOf(source), new Map([...source.weights].map(([k, t]) => [k, tf.clone(t)])));
+  const lmLoss = (indices: readonly number[], set: DistillDataset): tf.Scalar => {
+    const { inputs } = set.batch(indices);
+    return causalLmLoss(runner.forward(inputs), causalLmLabels(inputs.inputIds as tf.Tensor, inputs.attentionMask));
+  };
+  try {
+    await train({
+      params: runner.variables,
+      examples: trainSet.size,
+      batchSize: 8,
+      maxSteps: FINETUNE_STEPS,
+      optimizer: { lr: 1e-3, weightDecay: 0.01 },
+      schedule: { kind: 'cosine', warmupRatio: 0.1 },
+      seed,
+      loss: ({ indices }) => lmLoss(indices, trainSet),
+    });
+    // Every test block is full (no padding), so the mean of the per-batch means is the per-token mean.
+    let total = 0;
+    let batches = 0;
+    for (let start = 0; start < testSet.size; start += 32) {
+      const idx = Array.from({ length: Math.min(32, testSet.size - start) }, (_, i) => start + i);
+      total += tf.tidy(() => lmLoss(idx, testSet).dataSync()[0]) * idx.length;
+      batches += idx.length;
+    }
+    return Math.exp(total / batches);
+  } finally {
+    runner.dispose();
+  }
+}
+
 function digitsLabelled(split: ImageTaskSplits['train'], keep?: readonly number[]): Labelled {
   const rows = split.labels.reduce<number[]>((acc, y, i) => (keep === undefined || keep.includes(y) ? [...acc, i] : acc), []);
   const pixels = new Float32Array(rows.length * 64);
@@ -149,17 +194,42 @@ function digitsLabelled(split: ImageTaskSplits['train'], keep?: readonly number[
   return { inputs: { pixelValues: digitPixelValues(pixels, rows.length) }, labels: tf.tensor1d(labels, 'int32'), count: rows.length };
 }
 
-async function vitSetup(): Promise<{ dir: string; distillData: DistillDataset & { dispose(): void }; task: Downstream }> {
+/** One backbone's measurement: its distillation data and how a (compressed) model is scored downstream. */
+interface BackboneBench {
+  readonly dir: string;
+  readonly distillData: DistillDataset & { dispose(): void };
+  /** Whether the model has a task loss on the distillation data (bert-tiny's class has no MLM head). */
+  readonly hasTaskTerm: boolean;
+  readonly downstream: string;
+  readonly metric: string;
+  readonly lowerIsBetter: boolean;
+  score(source: Model | LowRankModel, seed: number): Promise<number>;
+  dispose(): void;
+}
+
+const disposeTask = (task: Downstream): void =>
+  tf.dispose([task.train.labels, task.test.labels, ...Object.values(task.train.inputs), ...Object.values(task.test.inputs)].filter((t): t is tf.Tensor => t !== undefined));
+
+async function vitSetup(): Promise<BackboneBench> {
   const built = await cachedBackbone('vit-digits', { dataDir: DATA });
   const digits = loadTask('digits', { seed: 0 }) as ImageTaskSplits;
   // The backbone's own pre-training data: digits 0-4 of the train split with their labels.
   const pre = digitsLabelled(digits.train, [0, 1, 2, 3, 4]);
   const distillData = tensorDataset({ pixelValues: pre.inputs.pixelValues, labels: pre.labels });
   const task: Downstream = { name: 'digits (10 classes)', labelNames: digits.labelNames, train: digitsLabelled(digits.train), test: digitsLabelled(digits.test), batchSize: 32, lr: 2e-3, weightDecay: 0.05 };
-  return { dir: built.dir, distillData, task };
+  return {
+    dir: built.dir,
+    distillData,
+    hasTaskTerm: true,
+    downstream: `${task.name}, ${task.train.count} train / ${task.test.count} test`,
+    metric: 'test acc %',
+    lowerIsBetter: false,
+    score: (source, seed) => fineTuneAccuracy(source, task, seed),
+    dispose: () => disposeTask(task),
+  };
 }
 
-async function bertSetup(): Promise<{ dir: string; distillData: DistillDataset & { dispose(): void }; task: Downstream }> {
+async function bertSetup(): Promise<BackboneBench> {
   const built = await cachedBackbone('bert-tiny', { dataDir: DATA });
   const tokenizer = await loadTokenizer(nodePath.join(built.dir, 'tokenizer.json'));
   const encode = (texts: readonly string[]) => {
@@ -173,55 +243,113 @@ async function bertSetup(): Promise<{ dir: string; distillData: DistillDataset &
   const spam = loadTask('spam', { seed: 0 }) as TextTaskSplits;
   const labelled = (split: TextTaskSplits['train']): Labelled => ({ inputs: encode(split.inputs), labels: tf.tensor1d(split.labels, 'int32'), count: split.inputs.length });
   const task: Downstream = { name: 'spam vs ham', labelNames: spam.labelNames, train: labelled(spam.train), test: labelled(spam.test), batchSize: 16, lr: 1e-3, weightDecay: 0.01 };
-  return { dir: built.dir, distillData, task };
+  return {
+    dir: built.dir,
+    distillData,
+    hasTaskTerm: false,
+    downstream: `${task.name}, ${task.train.count} train / ${task.test.count} test`,
+    metric: 'test acc %',
+    lowerIsBetter: false,
+    score: (source, seed) => fineTuneAccuracy(source, task, seed),
+    dispose: () => disposeTask(task),
+  };
 }
+
+async function gpt2Setup(): Promise<BackboneBench> {
+  const built = await cachedBackbone('gpt2-tiny', { dataDir: DATA });
+  const config = await readModelConfig(built.dir);
+  // Half of its pre-training text, in the model's own 64-token blocks.
+  const distillData = await namedDistillDataset('moby-dick', built.dir, config, { maxLength: 64, maxExamples: 2048 });
+  const trainSet = await namedDistillDataset('spam-ham', built.dir, config, { maxLength: 64, maxExamples: 1024 });
+  const testSet = await namedDistillDataset('spam-ham', built.dir, config, { maxLength: 64, maxExamples: 256, split: 'test' });
+  return {
+    dir: built.dir,
+    distillData,
+    hasTaskTerm: true,
+    downstream: `LM on ham mails, ${trainSet.size} train / ${testSet.size} test blocks of 64 tokens`,
+    metric: 'test perplexity',
+    lowerIsBetter: true,
+    score: (source, seed) => fineTunePerplexity(source, trainSet, testSet, seed),
+    dispose: () => {
+      trainSet.dispose();
+      testSet.dispose();
+    },
+  };
+}
+
+const SETUPS: Record<string, () => Promise<BackboneBench>> = { 'vit-digits': vitSetup, 'bert-tiny': bertSetup, 'gpt2-tiny': gpt2Setup };
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs: number[]): number => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
 
+/** Mean over factored layers of ‖down·up − W‖_F / ‖W‖_F against the dense teacher. */
+function meanRelError(teacher: Model, student: LowRankModel): number {
+  const { kernels, copies } = teacherKernels(teacher, student);
+  try {
+    const errors = [...student.factors].map(([module, f]) =>
+      tf.tidy(() => {
+        const w = kernels.get(module) as tf.Tensor;
+        return tf.div(tf.norm(tf.sub(tf.matMul(f.down, f.up), w)), tf.norm(w)).dataSync()[0];
+      }),
+    );
+    return mean(errors);
+  } finally {
+    tf.dispose(copies);
+  }
+}
+
 async function runBackbone(name: string): Promise<void> {
   const started = performance.now();
-  const { dir, distillData, task } = name === 'vit-digits' ? await vitSetup() : await bertSetup();
-  const teacher = await loadModel(dir);
+  const setup = SETUPS[name];
+  if (setup === undefined) throw new Error(`unknown backbone ${name}; expected one of ${Object.keys(SETUPS).join(', ')}`);
+  const bench = await setup();
+  const teacher = await loadModel(bench.dir);
   const { lowRank, plan } = await factorizeModel(teacher, { gamma: GAMMA });
-  console.log(`\n## ${name}: gamma ${GAMMA}, alpha ${ALPHA}, beta ${BETA}, distill lr ${DISTILL_LR}, ${plan.layers.length} layers factored, params ${plan.paramsBefore} -> ${plan.paramsAfter} (${((100 * plan.paramsAfter) / plan.paramsBefore).toFixed(1)}%); downstream ${task.name}, ${task.train.count} train / ${task.test.count} test; distill ${DISTILL_STEPS} steps, fine-tune ${FINETUNE_STEPS} steps x ${SEEDS} seeds`);
-  console.log('| condition | params | distill: task / FD / WP (first -> last) | test acc % (mean ± sd) | vs dense |');
-  console.log('|---|---|---|---|---|');
-  let denseAcc = NaN;
+  console.log(
+    `\n## ${name}: gamma ${GAMMA}, alpha ${ALPHA}, beta ${BETA}, distill lr ${DISTILL_LR} batch ${DISTILL_BATCH}, ${plan.layers.length} layers factored, params ${plan.paramsBefore} -> ${plan.paramsAfter} (${((100 * plan.paramsAfter) / plan.paramsBefore).toFixed(1)}%); ` +
+      `downstream ${bench.downstream}; distill ${DISTILL_STEPS} steps on ${bench.distillData.size} examples, fine-tune ${FINETUNE_STEPS} steps x ${SEEDS} seeds`,
+  );
+  console.log(`| condition | params | mean rel. error of W | distill: task / FD / WP (first -> last) | ${bench.metric} (mean ± sd) | vs dense |`);
+  console.log('|---|---|---|---|---|---|');
+  const svdError = meanRelError(teacher, lowRank);
+  let dense = NaN;
   for (const condition of CONDITIONS) {
-    if (condition.distill?.taskWeight === 0 && name !== 'vit-digits') continue;
+    if (condition.distill?.taskWeight === 0 && !bench.hasTaskTerm) continue;
     if (ONLY.length > 0 && !ONLY.includes(condition.key)) continue;
-    let source: Model | LowRankModel = condition.name === 'dense' ? teacher : lowRank;
+    let source: Model | LowRankModel = condition.key === 'dense' ? teacher : lowRank;
     let terms = '';
+    let error = condition.key === 'dense' ? '0' : svdError.toFixed(4);
     let trained: LowRankModel | undefined;
     if (condition.distill !== undefined) {
-      const taskWeight = name === 'vit-digits' ? (condition.distill.taskWeight ?? 1) : 0;
-      const result = await distill(teacher, lowRank, { dataset: distillData, steps: DISTILL_STEPS, batchSize: 32, optimizer: { lr: DISTILL_LR, weightDecay: 0.01 }, alpha: ALPHA, beta: BETA, ...condition.distill, taskWeight, seed: 7 });
+      const taskWeight = bench.hasTaskTerm ? (condition.distill.taskWeight ?? 1) : 0;
+      const result = await distill(teacher, lowRank, { dataset: bench.distillData, steps: DISTILL_STEPS, batchSize: DISTILL_BATCH, optimizer: { lr: DISTILL_LR, weightDecay: 0.01 }, alpha: ALPHA, beta: BETA, ...condition.distill, taskWeight, seed: 7 });
       trained = result.student;
       source = trained;
+      error = `${svdError.toFixed(4)} -> ${meanRelError(teacher, trained).toFixed(4)}`;
       const h = result.history;
       const f = (k: 'task' | 'featureDistill' | 'weightPerturbation') => (h[0][k] === null ? '–' : `${(h[0][k] as number).toPrecision(3)}->${(h[h.length - 1][k] as number).toPrecision(3)}`);
       terms = `${f('task')} / ${f('featureDistill')} / ${f('weightPerturbation')}`;
     }
-    const accs: number[] = [];
-    for (let s = 0; s < SEEDS; s++) accs.push(await fineTuneAccuracy(source, task, s));
-    const acc = mean(accs);
-    if (condition.name === 'dense') denseAcc = acc;
+    const scores: number[] = [];
+    for (let s = 0; s < SEEDS; s++) scores.push(await bench.score(source, s));
+    const score = mean(scores);
+    if (condition.key === 'dense') dense = score;
     const params = source instanceof LowRankModel ? source.parameterCount() : plan.paramsBefore;
-    console.log(`| ${condition.name} | ${params} | ${terms} | ${acc.toFixed(2)} ± ${std(accs).toFixed(2)} | ${condition.name === 'dense' || Number.isNaN(denseAcc) ? '' : (acc - denseAcc).toFixed(2)} |`);
+    const vsDense = condition.key === 'dense' || Number.isNaN(dense) ? '' : (score - dense).toFixed(2);
+    console.log(`| ${condition.name} | ${params} | ${error} | ${terms} | ${score.toFixed(2)} ± ${std(scores).toFixed(2)} | ${vsDense} |`);
     trained?.dispose();
   }
-  console.log(`(${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  console.log(`(${((performance.now() - started) / 1000).toFixed(0)} s${bench.lowerIsBetter ? '; lower is better' : ''})`);
   lowRank.dispose();
   teacher.dispose();
-  distillData.dispose();
-  tf.dispose([task.train.labels, task.test.labels, ...Object.values(task.train.inputs), ...Object.values(task.test.inputs)].filter((t): t is tf.Tensor => t !== undefined));
+  bench.distillData.dispose();
+  bench.dispose();
 }
 
 async function main(): Promise<void> {
   await initBackend({ backend: 'wasm' });
   registerWasmMatMulFastPath();
-  for (const name of flag('backbones', 'vit-digits,bert-tiny').split(',')) await runBackbone(name);
+  for (const name of flag('backbones', 'vit-digits,bert-tiny,gpt2-tiny').split(',')) await runBackbone(name);
 }
 
 main().catch((e) => {

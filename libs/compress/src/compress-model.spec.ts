@@ -1,10 +1,11 @@
 import { SafetensorsFile, SeededRandom, initBackend, tf, withTempDir, writeSafetensors } from '@patchwork/tensor';
-import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { compressModel, type CompressProgress } from './compress-model';
 import { tensorDataset } from './distill/dataset';
 import { loadLowRankModel } from './low-rank/load';
 import { peerModelDir, readReference, referenceInputs } from './testing/fixtures';
+import { saveTinyGpt2, saveTinyVit } from './testing/model-dirs';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
@@ -97,6 +98,55 @@ describe('compressModel', () => {
       await expect(compressModel({ modelDir: nodePath.join(tmp, 'none'), outDir: nodePath.join(tmp, 'b'), gamma: 2 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
       await expect(compressModel({ modelDir, outDir: '', gamma: 2 })).rejects.toThrow(/outDir: is required/);
       await expect(compressModel({ modelDir, outDir: nodePath.join(tmp, 'c'), gamma: 2, contextLength: 0 })).rejects.toThrow(/contextLength/);
+      expect(await readdir(tmp)).toEqual([]);
+    });
+  });
+
+  it('distils on a named corpus, stops on its signal with a checkpoint, and resumes to the same result', async () => {
+    await withTempDir(async (tmp) => {
+      const modelDir = await saveTinyGpt2(nodePath.join(tmp, 'gpt2'));
+      const distill = { dataset: 'moby-dick', data: { maxLength: 16, maxExamples: 24 }, steps: 4, batchSize: 4, optimizer: { lr: 1e-3 }, seed: 3 };
+      const reference = await compressModel({ modelDir, outDir: nodePath.join(tmp, 'reference'), gamma: 2, distill });
+      expect(reference.distill?.data).toEqual({ name: 'moby-dick', kind: 'corpus', split: 'train', examples: 24, length: 16, taskTerm: 'lm' });
+      expect(reference.distill?.history.map((r) => r.task)).toEqual(expect.arrayContaining([expect.any(Number)]));
+
+      const before = tf.memory().numTensors;
+      const checkpoint = { dir: nodePath.join(tmp, 'checkpoints'), every: 1 };
+      const controller = new AbortController();
+      const stopped = compressModel({
+        modelDir,
+        outDir: nodePath.join(tmp, 'out'),
+        gamma: 2,
+        distill: { ...distill, checkpoint },
+        signal: controller.signal,
+        onProgress: (e) => e.phase === 'distill' && e.step === 2 && controller.abort('shutdown'),
+      });
+      await expect(stopped).rejects.toMatchObject({ code: 'CANCELLED', message: expect.stringMatching(/resume from .*checkpoint-2/) });
+      expect(await readdir(tmp)).not.toContain('out');
+      expect(tf.memory().numTensors).toBe(before);
+
+      const resumed = await compressModel({ modelDir, outDir: nodePath.join(tmp, 'out'), gamma: 2, distill: { ...distill, checkpoint } });
+      expect(resumed.distill?.resumedFromStep).toBe(2);
+      expect(resumed.distill?.history).toEqual(reference.distill?.history);
+      expect(resumed.layers.map((l) => l.relErrorAfterDistill)).toEqual(reference.layers.map((l) => l.relErrorAfterDistill));
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  });
+
+  it('refuses unusable distillation data and settings before factorizing', async () => {
+    await withTempDir(async (tmp) => {
+      const events: string[] = [];
+      const run = (distill: object) => compressModel({ modelDir: peerModelDir('vit'), outDir: nodePath.join(tmp, 'o'), gamma: 2, distill: distill as never, onProgress: (e) => events.push(e.phase) });
+      await expect(run({ dataset: 'moby-dick', steps: 2 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/is text but the vit model reads images/) });
+      await expect(run({ dataset: 'digits', steps: 2 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/8x8 images but the model takes 16x16/) });
+      const tinyVit = await saveTinyVit(nodePath.join(tmp, 'vit8'), 2);
+      await expect(compressModel({ modelDir: tinyVit, outDir: nodePath.join(tmp, 'o'), gamma: 2, distill: { dataset: 'digits', steps: 2, alpha: 0, beta: 0 } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/digits gives this model no task loss/) });
+      await rm(tinyVit, { recursive: true });
+      const rng = new SeededRandom(1);
+      const dataset = tensorDataset({ pixelValues: tf.tensor4d(Float32Array.from({ length: 2 * 3 * 16 * 16 }, () => rng.nextUint32() / 2 ** 32), [2, 3, 16, 16]) });
+      await expect(run({ dataset, steps: 0, alpha: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/distill\.alpha.*distill\.steps|distill\.steps.*distill\.alpha/) });
+      dataset.dispose();
+      expect(events.filter((e) => e === 'factorize')).toEqual([]);
       expect(await readdir(tmp)).toEqual([]);
     });
   });

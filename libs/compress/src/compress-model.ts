@@ -2,7 +2,9 @@ import { PatchworkError, invalidArgument } from '@patchwork/errors';
 import { type Model, loadModel } from '@patchwork/models';
 import { Checkpoint, type DType, type tf } from '@patchwork/tensor';
 import { defaultContextLength, flopsPerToken } from './cost/flops';
-import { type DistillOptions, type DistillStepRecord, distill } from './distill/distill';
+import type { DistillDataset } from './distill/dataset';
+import { type DistillOptions, type DistillStepRecord, distill, resolveDistillWeights } from './distill/distill';
+import { type DistillDataInfo, type NamedDataOptions, namedDistillDataset } from './distill/named-dataset';
 import type { TermValues } from './distill/term-recorder';
 import type { RandomizedSvdSettings, SvdMethod } from './factorize/factorize-matrix';
 import { factorizeModel } from './factorize/factorize-model';
@@ -29,7 +31,7 @@ export interface CompressOptions {
   readonly exclude?: readonly string[];
   readonly minOutFeatures?: number;
   /** Intermediate pre-training after factorization (cancellation and progress come from here). */
-  readonly distill?: Omit<DistillOptions, 'signal' | 'onProgress'>;
+  readonly distill?: CompressDistillOptions;
   /** Context length for the attention FLOPs; default the model's position limit (ViT: patches + 1). */
   readonly contextLength?: number;
   readonly maxShardBytes?: number;
@@ -37,7 +39,17 @@ export interface CompressOptions {
   readonly signal?: AbortSignal;
 }
 
+export type CompressDistillOptions = Omit<DistillOptions, 'signal' | 'onProgress' | 'dataset'> & {
+  /**
+   * A prepared dataset, or the name of a corpus or task of @patchwork/datasets, prepared for this
+   * model by `namedDistillDataset` (with `data`) and checked before any factorization.
+   */
+  readonly dataset: DistillDataset | string;
+  readonly data?: NamedDataOptions;
+};
+
 export type CompressProgress =
+  | { readonly phase: 'data'; readonly name: string }
   | { readonly phase: 'factorize'; readonly index: number; readonly total: number; readonly module: string; readonly rank: number; readonly relError: number }
   | { readonly phase: 'distill'; readonly step: number; readonly totalSteps: number; readonly loss: number; readonly lr: number; readonly etaSec: number; readonly terms: TermValues }
   | { readonly phase: 'save'; readonly outDir: string };
@@ -56,6 +68,8 @@ export interface CompressLayerReport {
 }
 
 export interface CompressDistillReport {
+  /** The named set as prepared; null when the caller passed a dataset. */
+  readonly data: DistillDataInfo | null;
   readonly steps: number;
   readonly resumedFromStep?: number;
   readonly weights: { readonly taskWeight: number; readonly alpha: number; readonly beta: number; readonly eps: number; readonly perturbationForm: string };
@@ -159,7 +173,22 @@ export async function compressModel(options: CompressOptions): Promise<CompressR
   await assertUsableOutDir(options.outDir);
   const teacher = await loadModel(options.modelDir);
   let lowRank: LowRankModel | undefined;
+  let named: Awaited<ReturnType<typeof namedDistillDataset>> | undefined;
   try {
+    // Data and settings are checked before the factorization, which may take minutes.
+    let dataset: DistillDataset | undefined;
+    if (options.distill !== undefined) {
+      const given = options.distill.dataset;
+      if (typeof given === 'string') {
+        options.onProgress?.({ phase: 'data', name: given });
+        named = await namedDistillDataset(given, options.modelDir, teacher.config, options.distill.data);
+      }
+      dataset = named ?? (given as DistillDataset);
+      const weights = resolveDistillWeights({ ...options.distill, dataset });
+      if (named?.info.taskTerm === 'none' && weights.alpha === 0 && weights.beta === 0) {
+        throw invalidArgument('distill', `${named.info.name} gives this model no task loss, and alpha and beta are 0: nothing to train`);
+      }
+    }
     const factorized = await factorizeModel(teacher, {
       gamma: options.gamma,
       targetRatio: options.targetRatio,
@@ -181,9 +210,10 @@ export async function compressModel(options: CompressOptions): Promise<CompressR
     let distillReport: CompressDistillReport | null = null;
     let after: Map<string, { relative: number; maxAbs: number }> | undefined;
     const distillStarted = performance.now();
-    if (options.distill !== undefined) {
+    if (options.distill !== undefined && dataset !== undefined) {
       const result = await distill(teacher, lowRank, {
         ...options.distill,
+        dataset,
         signal: options.signal,
         onProgress: (p) => options.onProgress?.({ phase: 'distill', step: p.step, totalSteps: p.totalSteps, loss: p.loss, lr: p.lr, etaSec: p.etaSec, terms: p.terms }),
       });
@@ -191,6 +221,7 @@ export async function compressModel(options: CompressOptions): Promise<CompressR
       lowRank = result.student;
       after = await errorsAgainst(teacher, lowRank);
       distillReport = {
+        data: named?.info ?? null,
         steps: result.steps,
         resumedFromStep: result.resumedFromStep,
         weights: result.weights,
@@ -241,6 +272,7 @@ export async function compressModel(options: CompressOptions): Promise<CompressR
   } catch (e) {
     throw PatchworkError.from(e);
   } finally {
+    named?.dispose();
     lowRank?.dispose();
     teacher.dispose();
   }

@@ -2,7 +2,7 @@
 
 // The pipeline
 export { compressModel } from './compress-model';
-export type { CompressDistillReport, CompressLayerReport, CompressOptions, CompressProgress, CompressReport } from './compress-model';
+export type { CompressDistillOptions, CompressDistillReport, CompressLayerReport, CompressOptions, CompressProgress, CompressReport } from './compress-model';
 
 // Factorization
 export { pelaRank, factoredWeights } from './factorize/rank';
@@ -22,8 +22,8 @@ export type { FactorizeModelOptions, FactorizeModelResult, LayerFactorization, L
 // Low-rank models
 export { LowRankModel } from './low-rank/low-rank-model';
 export type { StoredFactorInput, TrainableScope } from './low-rank/low-rank-model';
-export { lowRankLinear, lowRankPatch, lowRankPatchSet } from './low-rank/low-rank-patch';
-export type { LowRankFactor } from './low-rank/low-rank-patch';
+export { lowRankLinear, lowRankSubstitute } from './low-rank/low-rank-substitute';
+export type { LowRankFactor } from './low-rank/low-rank-substitute';
 export { FACTOR_U_SUFFIX, FACTOR_V_SUFFIX, LOW_RANK_CONFIG_KEY, LOW_RANK_FORMAT_VERSION, lowRankConfigToJson, parseLowRankConfig } from './low-rank/low-rank-config';
 export type { DistillationRecord, LowRankConfig, LowRankSettings } from './low-rank/low-rank-config';
 export { saveLowRankModel } from './low-rank/save';
@@ -44,6 +44,10 @@ export { DISTILL_WEIGHT_DEFAULTS, distillObjective, teacherKernels } from './dis
 export type { DistillBatch, DistillContext, DistillTerms, DistillWeights } from './distill/objective';
 export { tensorDataset } from './distill/dataset';
 export type { DistillDataset, TensorDatasetInput } from './distill/dataset';
-export { DISTILL_DEFAULTS, distill } from './distill/distill';
+export { DISTILL_DEFAULTS, distill, resolveDistillWeights } from './distill/distill';
 export type { DistillOptions, DistillProgress, DistillResult, DistillStepRecord } from './distill/distill';
 export type { TermValues } from './distill/term-recorder';
+export { checkDistillData, distillSource, taskTermFor } from './distill/data-source';
+export type { DistillSource, TaskTermKind } from './distill/data-source';
+export { NAMED_DATA_DEFAULTS, namedDistillDataset } from './distill/named-dataset';
+export type { DistillDataInfo, NamedDataOptions } from './distill/named-dataset';

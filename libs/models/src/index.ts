@@ -1,5 +1,6 @@
 // The curated public surface of @patchwork/models.
 export { Model, createModel } from './model';
+export type { CreateModelOptions } from './model';
 export { loadModel, readModelConfig } from './load';
 export type { LoadModelOptions } from './load';
 export { forwardFile } from './forward-file';
@@ -9,7 +10,7 @@ export { VIT_MODULE_ALIASES } from './architectures/vit';
 export type { RawConfig } from './config/config-reader';
 
 export { ForwardContext, baseLinear } from './core/forward-context';
-export type { LinearCall, LinearPatch, LinearPatchSet } from './core/forward-context';
+export type { LinearCall, LinearPatch, LinearPatchSet, LinearSubstitute } from './core/forward-context';
 export { isFanInFanOut } from './core/linear-spec';
 export type { LinearKind, LinearSpec, WeightLayout } from './core/linear-spec';
 export { ModuleNames } from './core/module-names';

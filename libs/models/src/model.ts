@@ -2,10 +2,20 @@ import { PatchworkError, ViolationCollector } from '@patchwork/errors';
 import { tf } from '@patchwork/tensor';
 import { architectureFor } from './architectures/registry';
 import { ConfigReader, type RawConfig } from './config/config-reader';
-import { ForwardContext } from './core/forward-context';
+import { ForwardContext, type LinearSubstitute } from './core/forward-context';
 import type { LinearSpec } from './core/linear-spec';
 import { ModuleNames } from './core/module-names';
 import type { Architecture, ArchitectureInstance, ForwardOptions, ForwardOutput, InputKind, ModelInputs } from './core/types';
+
+export interface CreateModelOptions {
+  /**
+   * Modules (either spelling, base-model prefix optional) whose projection is computed by a
+   * substitute instead of a dense weight: their weight is left out of `weights`, and the model
+   * neither holds nor multiplies by one. A tied head cannot be substituted (its weight is the
+   * embedding).
+   */
+  readonly substitutes?: ReadonlyMap<string, LinearSubstitute>;
+}
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
@@ -26,15 +36,17 @@ export class Model {
     private readonly instance: ArchitectureInstance,
     private readonly names: ModuleNames,
     private readonly params: Map<string, tf.Tensor>,
+    private readonly substituteMap: ReadonlyMap<string, LinearSubstitute>,
   ) {}
 
   /**
    * Builds a model from a parsed config.json and its parameters keyed by checkpoint key (either
    * spelling). On success takes ownership of every tensor in `weights`. Every parameter must be present with
    * its exact shape and nothing else may be; all problems are reported in one INVALID_ARGUMENT
-   * (the tensors then stay the caller's).
+   * (the tensors then stay the caller's). The weight of a module in `options.substitutes` must be
+   * absent.
    */
-  static create(config: RawConfig, weights: ReadonlyMap<string, tf.Tensor>): Model {
+  static create(config: RawConfig, weights: ReadonlyMap<string, tf.Tensor>, options: CreateModelOptions = {}): Model {
     const architecture = architectureFor(config);
     const instance = architecture.instantiate(new ConfigReader(config));
     const names = new ModuleNames(architecture.moduleAliases);
@@ -42,19 +54,33 @@ export class Model {
     const params = new Map<string, tf.Tensor>();
     const problems = new ViolationCollector();
     const seen = new Set<string>();
+    const substitutes = new Map<string, LinearSubstitute>();
+    const substitutedKeys = new Set<string>();
+    for (const [name, substitute] of options.substitutes ?? []) {
+      const module = [name, architecture.basePrefix + name].map((n) => names.canonical(n)).find((n) => instance.layout.linears.has(n));
+      const spec = module === undefined ? undefined : instance.layout.linears.get(module);
+      if (module === undefined || spec === undefined) problems.add(`substitutes.${name}`, `is not a linear module of ${architecture.classNames[0]}`);
+      else if (substitutes.has(module)) problems.add(`substitutes.${name}`, `duplicates ${module} under another spelling`);
+      else if (spec.tied) problems.add(`substitutes.${name}`, `shares its weight ${spec.weightKey} with an embedding and cannot be substituted`);
+      else {
+        substitutes.set(module, substitute);
+        substitutedKeys.add(spec.weightKey);
+      }
+    }
     for (const [key, tensor] of weights) {
       const canonical = names.canonical(key);
       const shape = expected.get(canonical);
       if (shape !== undefined) seen.add(canonical);
-      if (shape === undefined) problems.add(`weights.${key}`, `is not a parameter of ${architecture.classNames[0]}`);
+      if (substitutedKeys.has(canonical)) problems.add(`weights.${key}`, 'belongs to a substituted module and must be left out');
+      else if (shape === undefined) problems.add(`weights.${key}`, `is not a parameter of ${architecture.classNames[0]}`);
       else if (params.has(canonical)) problems.add(`weights.${key}`, `duplicates ${canonical} under another spelling`);
       else if (!sameShape(tensor.shape, shape)) problems.add(`weights.${key}`, `has shape [${tensor.shape.join(', ')}], expected [${shape.join(', ')}]`);
       else if (tensor.dtype !== 'float32') problems.add(`weights.${key}`, `has dtype ${tensor.dtype}, expected float32`);
       else params.set(canonical, tensor);
     }
-    for (const key of expected.keys()) if (!seen.has(key)) problems.add(`weights.${key}`, 'is missing');
+    for (const key of expected.keys()) if (!seen.has(key) && !substitutedKeys.has(key)) problems.add(`weights.${key}`, 'is missing');
     problems.throwIfAny('INVALID_ARGUMENT');
-    return new Model(config, architecture, instance, names, params);
+    return new Model(config, architecture, instance, names, params, substitutes);
   }
 
   get modelType(): string {
@@ -73,7 +99,7 @@ export class Model {
     return this.instance.hiddenSize;
   }
 
-  /** Parameters by canonical key. Shared with the model: do not dispose them. */
+  /** Parameters by canonical key (substituted modules' weights are not among them). Shared with the model: do not dispose them. */
   get weights(): ReadonlyMap<string, tf.Tensor> {
     return this.params;
   }
@@ -83,7 +109,12 @@ export class Model {
     return this.instance.layout.linears;
   }
 
-  /** Expected shape of each parameter, by canonical key. */
+  /** The substitutes given at creation, by canonical module name. */
+  get substitutes(): ReadonlyMap<string, LinearSubstitute> {
+    return this.substituteMap;
+  }
+
+  /** Expected shape of each parameter, by canonical key (substituted weights included, as the dense checkpoint would hold them). */
   get parameterShapes(): ReadonlyMap<string, readonly number[]> {
     return this.instance.layout.params;
   }
@@ -125,7 +156,7 @@ export class Model {
         throw new PatchworkError('INVALID_ARGUMENT', `patches target modules this ${this.modelType} model does not have: ${unknown.join(', ')}`);
       }
     }
-    const ctx = new ForwardContext(this.params, this.linears, patches);
+    const ctx = new ForwardContext(this.params, this.linears, patches, this.substituteMap);
     return this.instance.forward(ctx, inputs, options.outputHiddenStates ?? false);
   }
 
@@ -139,6 +170,6 @@ export class Model {
 }
 
 /** `Model.create` as a function. */
-export function createModel(config: RawConfig, weights: ReadonlyMap<string, tf.Tensor>): Model {
-  return Model.create(config, weights);
+export function createModel(config: RawConfig, weights: ReadonlyMap<string, tf.Tensor>, options?: CreateModelOptions): Model {
+  return Model.create(config, weights, options);
 }

@@ -1,13 +1,13 @@
 import { CompressService, SubmitCompressRequest } from '@patchwork/contracts';
 import { Runtime, ServiceModule, unary } from '@patchwork/platform';
-import { compressJobHandler, compressSpecFromRequest } from './compress-job';
+import { checkSpecAgainstModel, compressJobHandler, compressSpecFromRequest } from './compress-job';
 
 export { REPORT_FILE, compressSpecFromRequest } from './compress-job';
 
 function submitCompress(runtime: Runtime) {
   return async (request: SubmitCompressRequest) => {
     const spec = compressSpecFromRequest(request);
-    await runtime.resolveModel(spec.modelRef, 'model');
+    await checkSpecAgainstModel(spec, await runtime.resolveModel(spec.modelRef, 'model'));
     return runtime.jobs.submit({ service: 'compress', kind: 'compress', requestId: request.requestId, request: SubmitCompressRequest.encode(request).finish(), labels: request.labels });
   };
 }

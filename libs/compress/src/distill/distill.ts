@@ -59,7 +59,8 @@ export const DISTILL_DEFAULTS = {
   trainable: 'factors' as TrainableScope,
 };
 
-function resolveWeights(options: DistillOptions): DistillWeights {
+/** The weights of `options` with their defaults; INVALID_ARGUMENT listing every bad setting (weights, dataset, steps). */
+export function resolveDistillWeights(options: DistillOptions): DistillWeights {
   const w: DistillWeights = {
     taskWeight: options.taskWeight ?? DISTILL_WEIGHT_DEFAULTS.taskWeight,
     alpha: options.alpha ?? DISTILL_WEIGHT_DEFAULTS.alpha,
@@ -87,7 +88,7 @@ function resolveWeights(options: DistillOptions): DistillWeights {
  * run reports the whole history. `student` itself is left unchanged.
  */
 export async function distill(teacher: Model, student: LowRankModel, options: DistillOptions): Promise<DistillResult> {
-  const weights = resolveWeights(options);
+  const weights = resolveDistillWeights(options);
   const started = performance.now();
   const trainee = student.withVariables(options.trainable ?? DISTILL_DEFAULTS.trainable);
   let copies: tf.Tensor[] = [];

@@ -106,10 +106,38 @@ describe('LowRankModel', () => {
     tf.dispose([...ref.values()]);
   });
 
-  it('fails loudly (NaN) when the bare model runs without its low-rank patches', () => {
-    const out = lowRank.model.forward(referenceInputs(ref));
-    expect(Number.isNaN(out.logits.dataSync()[0])).toBe(true);
-    out.logits.dispose();
+  it('holds no dense weight for a factored module and computes only the factor products', async () => {
+    for (const [module, f] of lowRank.factors) {
+      expect(lowRank.model.weights.has(f.spec.weightKey)).toBe(false);
+      expect(lowRank.isFactoredWeight(f.spec.weightKey)).toBe(true);
+      expect([...lowRank.model.substitutes.keys()]).toContain(module);
+    }
+    // Parameters held = tensors held: no dense placeholder hides behind the count.
+    const held = [...lowRank.model.weights.values(), ...[...lowRank.factors.values()].flatMap((f) => [f.down, f.up])];
+    expect(held.reduce((n, t) => n + t.size, 0)).toBe(lowRank.parameterCount());
+    // Every matMul of the forward pass, by operand shapes: the dense model multiplies by each
+    // [in, out] kernel; the low-rank one never does (only [in, r] and [r, out]).
+    const denseShapes = (m: { linears: ReadonlyMap<string, { inFeatures: number; outFeatures: number }> }, modules: Iterable<string>) =>
+      new Set([...modules].flatMap((mod) => {
+        const spec = m.linears.get(mod) as { inFeatures: number; outFeatures: number };
+        return [`${spec.inFeatures}x${spec.outFeatures}`, `${spec.outFeatures}x${spec.inFeatures}`];
+      }));
+    const matMulOperands = async (run: () => tf.Tensor): Promise<string[]> => {
+      const info = await tf.profile(run);
+      tf.dispose(info.result as tf.Tensor);
+      return info.kernels.filter((k) => /MatMul/.test(k.name)).flatMap((k) => k.inputShapes.map((shape) => (shape ?? []).slice(-2).join('x')));
+    };
+    const factoredDense = denseShapes(dense, lowRank.factors.keys());
+    const inDense = await matMulOperands(() => dense.forward(referenceInputs(ref)).logits);
+    const inLowRank = await matMulOperands(() => lowRank.model.forward(referenceInputs(ref)).logits);
+    expect(inDense.filter((s) => factoredDense.has(s)).length).toBeGreaterThanOrEqual(lowRank.factors.size);
+    expect(inLowRank.filter((s) => factoredDense.has(s))).toEqual([]);
+    expect(inLowRank.filter((s) => [...lowRank.factors.values()].some((f) => s === `${f.spec.inFeatures}x${f.rank}`)).length).toBe(lowRank.factors.size);
+    const bare = lowRank.model.forward(referenceInputs(ref));
+    const viaWrapper = lowRank.forward(referenceInputs(ref));
+    expect(maxAbsDiff(bare.logits, viaWrapper.logits)).toBe(0);
+    expect(bare.logits.dataSync().every(Number.isFinite)).toBe(true);
+    tf.dispose([bare.logits, viaWrapper.logits]);
   });
 
   it('applies further patches after the low-rank ones, and refuses unknown modules', () => {
@@ -172,12 +200,12 @@ describe('LowRankModel', () => {
     expect(() => LowRankModel.assemble(lowRank.config, params(), pairs(), { ...settings, gamma: -2 })).toThrow(/settings: .*gamma: must be a finite number > 0/);
     const withDense = params();
     withDense.set('transformer.h.0.attn.c_attn.weight', tf.zeros([32, 96]));
-    expect(() => LowRankModel.assemble(lowRank.config, withDense, pairs(), settings)).toThrow(/given both dense/);
+    expect(() => LowRankModel.assemble(lowRank.config, withDense, pairs(), settings)).toThrow(/c_attn\.weight: belongs to a substituted module/);
     const renamed = pairs();
     const first = [...renamed.keys()][0];
     renamed.set('transformer.h.9.attn.c_attn', renamed.get(first) as never);
     renamed.delete(first);
-    expect(() => LowRankModel.assemble(lowRank.config, params(), renamed, settings)).toThrow(/not a parameter|not a linear module/);
+    expect(() => LowRankModel.assemble(lowRank.config, params(), renamed, settings)).toThrow(/factors\.transformer\.h\.9\.attn\.c_attn: is not a linear module/);
     expect(tf.memory().numTensors).toBe(before);
   });
 

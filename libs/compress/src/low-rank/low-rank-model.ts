@@ -1,9 +1,9 @@
 import { PatchworkError, ViolationCollector, invalidArgument } from '@patchwork/errors';
-import { type ForwardOptions, type ForwardOutput, type InputKind, type LinearPatchSet, type LinearSpec, type Model, type ModelInputs, type RawConfig, createModel } from '@patchwork/models';
+import { type ForwardOptions, type ForwardOutput, type InputKind, type LinearSpec, type Model, type ModelInputs, type RawConfig, createModel } from '@patchwork/models';
 import { tf } from '@patchwork/tensor';
 import { kernelFromStored, storedFactorShapes, storedFromKernel } from '../factorize/matrix-view';
 import { LOW_RANK_CONFIG_KEY, type LowRankConfig, type LowRankSettings, lowRankConfigToJson, parseLowRankConfig } from './low-rank-config';
-import { type LowRankFactor, lowRankPatchSet } from './low-rank-patch';
+import { type LowRankFactor, lowRankSubstitute } from './low-rank-substitute';
 
 /**
  * One factored module handed to {@link LowRankModel.assemble}, in the stored (file) layout:
@@ -14,9 +14,10 @@ export interface StoredFactorInput {
   readonly v: tf.Tensor;
 }
 
-/** A factor on its way into a model: the placeholder shape, and its kernel pair once the spec is known. */
+/** A factor on its way into a model: its kernel pair once the spec is known. */
 interface PendingFactor {
-  readonly weightShape: readonly number[];
+  /** The dense weight shape the stored pair stands for (checked against the architecture); absent for kernel pairs. */
+  readonly storedWeightShape?: readonly number[];
   readonly owned: readonly tf.Tensor[];
   kernel(spec: LinearSpec): { down: tf.Tensor2D; up: tf.Tensor2D };
 }
@@ -27,27 +28,20 @@ export type TrainableScope = 'factors' | 'all';
 const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
- * A model whose chosen linear projections are factor pairs (PELA). Built on a plain `Model` through
- * the linear seam: the dense weight of a factored module is a placeholder that the low-rank patch
- * bypasses, filled with NaN so that running `model` without `patches()` fails loudly instead of
- * quietly computing with a wrong weight. Placeholders of one shape share one tensor. Use
- * `forward` (or pass `patches()` yourself); further patches (adapters) compose after the low-rank
- * ones. Note that the seam still evaluates the placeholder product before the patch replaces it,
- * so the forward pass costs the dense product plus the low-rank one until the model library lets
- * a patch replace the base projection; `flopsPerToken` reports the low-rank cost.
+ * A model whose chosen linear projections are factor pairs (PELA). Built on a plain `Model` whose
+ * factored modules are linear substitutes: the model holds no dense weight for them and each such
+ * projection costs (x·down)·up only, so `model.forward` and `forward` are the same low-rank pass.
+ * Patches (adapters) on a factored module compose after the low-rank output.
  */
 export class LowRankModel {
   private disposed = false;
-  private readonly ownPatches: LinearPatchSet;
 
   private constructor(
     readonly model: Model,
     private readonly factorMap: Map<string, LowRankFactor>,
     private currentSettings: LowRankSettings,
-    private readonly placeholderKeys: ReadonlySet<string>,
-  ) {
-    this.ownPatches = lowRankPatchSet(factorMap);
-  }
+    private readonly factoredKeys: ReadonlySet<string>,
+  ) {}
 
   /**
    * Builds a low-rank model from a dense config (a `patchwork_low_rank` entry in it is ignored;
@@ -64,7 +58,7 @@ export class LowRankModel {
     const pending = new Map<string, PendingFactor>();
     for (const [name, { u, v }] of factors) {
       pending.set(name, {
-        weightShape: [u.shape[0], ...v.shape.slice(1)],
+        storedWeightShape: [u.shape[0], ...v.shape.slice(1)],
         owned: [u, v],
         kernel: (spec) => {
           const flat = tf.reshape(v, [v.shape[0], -1]) as tf.Tensor2D;
@@ -81,40 +75,31 @@ export class LowRankModel {
 
   private static build(config: RawConfig, params: ReadonlyMap<string, tf.Tensor>, factors: ReadonlyMap<string, PendingFactor>, settings: LowRankSettings): LowRankModel {
     const owned = [...params.values(), ...[...factors.values()].flatMap((f) => f.owned)];
-    const placeholders = new Map<string, tf.Tensor>();
     const made: tf.Tensor[] = [];
+    const factorMap = new Map<string, LowRankFactor>();
     let model: Model | undefined;
     try {
       if (factors.size === 0) throw new PatchworkError('INVALID_ARGUMENT', 'a low-rank model needs at least one factored module');
       const dense = { ...config };
       delete dense[LOW_RANK_CONFIG_KEY];
-      const weights = new Map(params);
-      for (const [name, f] of factors) {
-        const key = `${name}.weight`;
-        if (weights.has(key)) throw new PatchworkError('INVALID_ARGUMENT', `${name} is given both dense (${key}) and factored`);
-        const shapeKey = f.weightShape.join('x');
-        let placeholder = placeholders.get(shapeKey);
-        if (placeholder === undefined) {
-          placeholder = tf.fill([...f.weightShape], NaN, 'float32');
-          placeholders.set(shapeKey, placeholder);
-        }
-        weights.set(key, placeholder);
+      const shapeOf = (spec: LinearSpec): readonly number[] => (model as Model).parameterShapes.get(spec.weightKey) as readonly number[];
+      const substitute = lowRankSubstitute(factorMap, shapeOf);
+      try {
+        model = createModel(dense, params, { substitutes: new Map([...factors.keys()].map((name) => [name, substitute])) });
+      } catch (e) {
+        const err = PatchworkError.from(e);
+        // The caller named them factors; say so.
+        throw new PatchworkError(err.code, err.message.replaceAll('substitutes.', 'factors.'), { violations: err.violations.map((v) => ({ ...v, field: v.field.replace(/^substitutes\./, 'factors.') })), cause: e });
       }
-      model = createModel(dense, weights);
-      const factorMap = new Map<string, LowRankFactor>();
-      const placeholderKeys = new Set<string>();
+      const factoredKeys = new Set<string>();
       const problems = new ViolationCollector();
       for (const [name, f] of factors) {
-        const module = model.resolveModule(name);
-        const spec = module === undefined ? undefined : model.linears.get(module);
-        if (module === undefined || spec === undefined) {
-          problems.add(`factors.${name}`, `is not a linear module of this ${model.modelType} model`);
-          continue;
-        }
+        const module = model.resolveModule(name) as string;
+        const spec = model.linears.get(module) as LinearSpec;
         const { down, up } = f.kernel(spec);
         made.push(down, up);
-        if (checkFactor(name, spec, down, up, problems)) factorMap.set(module, { spec, rank: down.shape[1], down, up });
-        placeholderKeys.add(spec.weightKey);
+        if (checkFactor(name, spec, down, up, f.storedWeightShape, model.parameterShapes.get(spec.weightKey) as readonly number[], problems)) factorMap.set(module, { spec, rank: down.shape[1], down, up });
+        factoredKeys.add(spec.weightKey);
       }
       problems.throwIfAny();
       // The settings must survive config.json, so they are checked by its own parser.
@@ -122,10 +107,11 @@ export class LowRankModel {
       // Stored-layout inputs were converted into new tensors; variables pass through unchanged.
       const kept = new Set<tf.Tensor>([...made, ...params.values()]);
       tf.dispose(owned.filter((t) => !kept.has(t)));
-      return new LowRankModel(model, factorMap, settings, placeholderKeys);
+      return new LowRankModel(model, factorMap, settings, factoredKeys);
     } catch (e) {
       if (model !== undefined) model.dispose();
-      tf.dispose([...owned, ...made, ...placeholders.values()]);
+      factorMap.clear();
+      tf.dispose([...owned, ...made]);
       throw PatchworkError.from(e);
     }
   }
@@ -159,14 +145,14 @@ export class LowRankModel {
     return this.factorMap;
   }
 
-  /** The real (non-placeholder) dense parameters by canonical key. Shared: do not dispose them. */
+  /** The dense parameters by canonical key (factored modules have none). Shared: do not dispose them. */
   get weights(): ReadonlyMap<string, tf.Tensor> {
-    return new Map([...this.model.weights].filter(([key]) => !this.placeholderKeys.has(key)));
+    return this.model.weights;
   }
 
-  /** True for the dense weight key of a factored module (its tensor is a placeholder). */
+  /** True for the dense weight key of a factored module (held as its factor pair instead). */
   isFactoredWeight(key: string): boolean {
-    return this.placeholderKeys.has(key);
+    return this.factoredKeys.has(key);
   }
 
   get lowRankConfig(): LowRankConfig {
@@ -185,28 +171,16 @@ export class LowRankModel {
     this.currentSettings = { ...this.currentSettings, distillation };
   }
 
-  /** The low-rank patches, followed by `extra` patches on any module. */
-  patches(extra?: LinearPatchSet): LinearPatchSet {
-    return extra === undefined ? this.ownPatches : lowRankPatchSet(this.factorMap, extra);
-  }
-
-  /** `Model.forward` with the factored layers in place; `options.patches` apply on top of them. */
+  /** `Model.forward` of the low-rank model; `options.patches` apply on top of the factored layers. */
   forward(inputs: ModelInputs, options: ForwardOptions = {}): ForwardOutput {
     this.assertLive();
-    const extra = options.patches;
-    if (extra instanceof Map) {
-      const unknown = [...extra.keys()].filter((m) => !this.model.linears.has(m));
-      if (unknown.length > 0) {
-        throw new PatchworkError('INVALID_ARGUMENT', `patches target modules this ${this.modelType} model does not have: ${unknown.join(', ')}`);
-      }
-    }
-    return this.model.forward(inputs, { ...options, patches: this.patches(extra) });
+    return this.model.forward(inputs, options);
   }
 
-  /** Parameters actually held: dense parameters other than placeholders, plus every factor. */
+  /** Parameters actually held: the dense parameters plus every factor. */
   parameterCount(): number {
     let n = 0;
-    for (const [key, t] of this.model.weights) if (!this.placeholderKeys.has(key)) n += t.size;
+    for (const t of this.model.weights.values()) n += t.size;
     for (const f of this.factorMap.values()) n += f.down.size + f.up.size;
     return n;
   }
@@ -232,15 +206,12 @@ export class LowRankModel {
     this.assertLive();
     if (scope !== 'factors' && scope !== 'all') throw new PatchworkError('INVALID_ARGUMENT', `scope: must be "factors" or "all", got ${JSON.stringify(scope)}`);
     const params = new Map<string, tf.Tensor>();
-    for (const [key, t] of this.model.weights) {
-      if (!this.placeholderKeys.has(key)) params.set(key, scope === 'all' ? tf.variable(t, true) : tf.clone(t));
-    }
+    for (const [key, t] of this.model.weights) params.set(key, scope === 'all' ? tf.variable(t, true) : tf.clone(t));
     const factors = new Map<string, PendingFactor>();
     for (const [module, f] of this.factorMap) {
-      const weightShape = this.model.parameterShapes.get(f.spec.weightKey) as readonly number[];
       const down = tf.variable(f.down, true) as tf.Variable<tf.Rank.R2>;
       const up = tf.variable(f.up, true) as tf.Variable<tf.Rank.R2>;
-      factors.set(module, { weightShape, owned: [down, up], kernel: () => ({ down, up }) });
+      factors.set(module, { owned: [down, up], kernel: () => ({ down, up }) });
     }
     return LowRankModel.build(this.model.config, params, factors, this.currentSettings);
   }
@@ -255,11 +226,11 @@ export class LowRankModel {
       if (f.down instanceof tf.Variable) out.set(`${module}.down`, f.down);
       if (f.up instanceof tf.Variable) out.set(`${module}.up`, f.up);
     }
-    for (const [key, t] of this.model.weights) if (!this.placeholderKeys.has(key) && t instanceof tf.Variable) out.set(key, t);
+    for (const [key, t] of this.model.weights) if (t instanceof tf.Variable) out.set(key, t);
     return out;
   }
 
-  /** Frees every tensor (parameters, placeholders, factors). Idempotent. */
+  /** Frees every tensor (parameters and factors). Idempotent. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -273,12 +244,16 @@ export class LowRankModel {
   }
 }
 
-/** Adds a problem for each way the pair does not fit the projection; true when it fits. */
-function checkFactor(name: string, spec: LinearSpec, down: tf.Tensor2D, up: tf.Tensor2D, problems: ViolationCollector): boolean {
+/**
+ * Adds a problem for each way the pair does not fit the projection (the models library has already
+ * refused unknown and tied modules); true when it fits.
+ */
+function checkFactor(name: string, spec: LinearSpec, down: tf.Tensor2D, up: tf.Tensor2D, storedShape: readonly number[] | undefined, weightShape: readonly number[], problems: ViolationCollector): boolean {
   const field = `factors.${name}`;
   const before = problems.size;
-  if (spec.tied) problems.add(field, 'shares its weight with the token embedding and cannot be factored');
-  if (spec.weightKey !== `${spec.module}.weight`) problems.add(field, `stores its weight under ${spec.weightKey}, which cannot be factored`);
+  if (storedShape !== undefined && !sameShape(storedShape, weightShape)) {
+    problems.add(field, `stored factors stand for a [${storedShape.join(', ')}] weight, the architecture has [${weightShape.join(', ')}]`);
+  }
   if (down.dtype !== 'float32' || up.dtype !== 'float32') problems.add(field, 'factors must be float32');
   const r = down.shape[1];
   if (!sameShape(down.shape, [spec.inFeatures, r]) || !sameShape(up.shape, [r, spec.outFeatures])) {

@@ -7,7 +7,10 @@ export interface LinearCall {
   readonly spec: LinearSpec;
   /** The projection's input, `[..., inFeatures]`. */
   readonly x: tf.Tensor;
-  /** The stored weight in its checkpoint layout (see `spec.layout`, `spec.kind`). */
+  /**
+   * The stored weight in its checkpoint layout (see `spec.layout`, `spec.kind`). On a substituted
+   * module it is built from the substitute on first read (a dense product), so read it only when needed.
+   */
   readonly weight: tf.Tensor;
   readonly bias?: tf.Tensor;
 }
@@ -27,6 +30,18 @@ export interface LinearPatchSet {
 }
 
 /**
+ * Stands in for a module's dense weight: a projection held in another form (a factor pair, say)
+ * that computes the module's output itself, so the model holds no dense weight for it and never
+ * forms the dense product. Patches on the module apply after it, as after the base projection.
+ */
+export interface LinearSubstitute {
+  /** `x [..., in]` through the substitute and the module's bias, `[..., out]`. */
+  forward(spec: LinearSpec, x: tf.Tensor, bias?: tf.Tensor): tf.Tensor;
+  /** The equivalent weight in the checkpoint layout, for patches that read `call.weight`. */
+  weight(spec: LinearSpec): tf.Tensor;
+}
+
+/**
  * The single seam of every forward pass: architecture code calls `ctx.linear(module, x)` for each
  * projection, never a matMul with a weight of its own, so adapters, merged deltas and surgery
  * edits attach by module name without touching architecture code.
@@ -36,6 +51,7 @@ export class ForwardContext {
     private readonly weights: ReadonlyMap<string, tf.Tensor>,
     private readonly specs: ReadonlyMap<string, LinearSpec>,
     private readonly patches?: LinearPatchSet,
+    private readonly substitutes?: ReadonlyMap<string, LinearSubstitute>,
   ) {}
 
   /** A parameter by its checkpoint key (validated at model creation, so a miss is a bug). */
@@ -51,15 +67,24 @@ export class ForwardContext {
     return spec;
   }
 
-  /** `x [..., in] -> [..., out]` through `module`'s weight, bias and active patches. */
+  /** `x [..., in] -> [..., out]` through `module`'s weight (or its substitute), bias and active patches. */
   linear(module: string, x: tf.Tensor): tf.Tensor {
     const spec = this.spec(module);
-    const weight = this.param(spec.weightKey);
     const bias = spec.biasKey === undefined ? undefined : this.param(spec.biasKey);
-    let out = baseLinear(spec, x, weight, bias);
+    const substitute = this.substitutes?.get(module);
+    let weight = substitute === undefined ? this.param(spec.weightKey) : undefined;
+    let out = substitute === undefined ? baseLinear(spec, x, weight as tf.Tensor, bias) : substitute.forward(spec, x, bias);
     const patches = this.patches?.get(module);
-    if (patches !== undefined) {
-      const call: LinearCall = { spec, x, weight, bias };
+    if (patches !== undefined && patches.length > 0) {
+      const call: LinearCall = {
+        spec,
+        x,
+        bias,
+        get weight(): tf.Tensor {
+          weight ??= (substitute as LinearSubstitute).weight(spec);
+          return weight;
+        },
+      };
       for (const patch of patches) out = patch(call, out);
     }
     return out;
