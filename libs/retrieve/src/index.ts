@@ -49,3 +49,5 @@ export { loadServableAdapter } from './serving/load-servable';
 export { adapterBytes } from './serving/servable-adapter';
 export type { ServableAdapter } from './serving/servable-adapter';
 export { batchSignature, checkModelInputs, concatInputs } from './serving/model-inputs';
+export { TaskPrototypeRouter } from './routing/task-prototype-router';
+export type { TaskExamples } from './routing/task-prototype-router';

@@ -12,9 +12,10 @@ import {
 } from '@patchwork/contracts';
 import type { ModelInputs } from '@patchwork/models';
 import { Runtime, ServiceModule, unary } from '@patchwork/platform';
-import { type AdapterRecord, type Announcement, type PredictBatcher, type RoutedPredictor, checkModelInputs, imagesOf, rankAdapters, resolveAdapter } from '@patchwork/retrieve';
+import { type AdapterRecord, type Announcement, type TaskPrototypeRouter, type PredictBatcher, type RoutedPredictor, checkModelInputs, imagesOf, rankAdapters, resolveAdapter } from '@patchwork/retrieve';
 import { adapterArtifacts, servableRecords } from './adapter-records';
 import { isMosRouter, mosRoutingFor } from './mos-registry';
+import { TaskRouters, taskRoutingFor } from './task-routing';
 import { ServingPool, type ServingPoolOptions } from './serving-pool';
 import { decodeInputs, disposeInputs, encodeLogits } from './tensor-blobs';
 
@@ -51,10 +52,14 @@ function ranked(records: readonly AdapterRecord[], baseModelDigest: string) {
 /**
  * The retrieve service. Adapters are chosen by content when the registry holds a MOS adapter
  * set for the base (see `mos-registry.ts`): the set's learner runs its training-free self-refined
- * retrieval on the input's images and ranks the set's task adapters. Otherwise, and for Retrieve
- * without inputs, adapters are ranked by their recorded evaluations.
+ * retrieval on the input's images and ranks the set's task adapters. Without one, adapters that
+ * name the registered image task they were trained for (two tasks or more) are chosen by a
+ * training-free prototype classifier on the base's features (see `task-routing.ts`). Otherwise,
+ * and for Retrieve without inputs, adapters are ranked by their recorded evaluations.
  */
 export class RetrieveHandlers {
+  private readonly taskRouters = new TaskRouters();
+
   constructor(
     private readonly runtime: Runtime,
     private readonly pool: ServingPool,
@@ -70,10 +75,12 @@ export class RetrieveHandlers {
     const predictor = await this.pool.predictor(base);
     const artifacts = await adapterArtifacts(this.runtime);
     const routing = mosRoutingFor(artifacts, base);
+    const byTask = routing === undefined ? taskRoutingFor(artifacts, base, ranked(servableRecords(artifacts), base)) : undefined;
     return withInputs(this.runtime, predictor, request.inputsSafetensors, async (inputs) => {
-      if (routing === undefined) return { adapters: this.byEvaluations(artifacts, base, topK) };
+      const taskRouter = byTask === undefined ? undefined : await this.taskRouters.get(byTask, predictor.model);
+      if (routing === undefined && taskRouter === undefined) return { adapters: this.byEvaluations(artifacts, base, topK) };
       const images = imagesOf(inputs, INPUTS_FIELD);
-      const routed = await this.pool.withRouter(base, routing, (router) => router.rank(images));
+      const routed = routing !== undefined ? await this.pool.withRouter(base, routing, (router) => router.rank(images)) : (taskRouter as TaskPrototypeRouter).rank(images);
       return { adapters: routed.slice(0, topK).map((r): ScoredAdapter => ({ adapterDigest: r.adapterId, score: r.score })) };
     });
   }
@@ -99,12 +106,16 @@ export class RetrieveHandlers {
     const artifacts = await adapterArtifacts(this.runtime);
     const named = request.adapterDigest === '' ? undefined : this.resolve(artifacts, base, request.adapterDigest, 'adapter_digest');
     const routing = named === undefined ? mosRoutingFor(artifacts, base) : undefined;
+    const byTask = named === undefined && routing === undefined ? taskRoutingFor(artifacts, base, ranked(servableRecords(artifacts), base)) : undefined;
     return withInputs(this.runtime, batcher.predictor, request.inputsSafetensors, async (input) => {
       let adapterDigest = named;
+      // One response names one adapter: a blob of several images goes where most of them route.
       if (adapterDigest === undefined && routing !== undefined) {
-        // One response names one adapter: a blob of several images goes where most of them route.
         const images = imagesOf(input, INPUTS_FIELD);
         adapterDigest = await this.pool.withRouter(base, routing, (router) => router.rank(images)[0].adapterId);
+      } else if (adapterDigest === undefined && byTask !== undefined) {
+        const taskRouter = await this.taskRouters.get(byTask, batcher.predictor.model);
+        if (taskRouter !== undefined) adapterDigest = taskRouter.rank(imagesOf(input, INPUTS_FIELD))[0].adapterId;
       }
       if (adapterDigest === undefined) {
         const best = ranked(servableRecords(artifacts), base)[0];
