@@ -320,6 +320,13 @@ async function retrieveAndPredict(s: Steps, backbone: string, adapters: readonly
   let routedCorrectly = 0;
   let predictedCorrectly = 0;
   let inputs = 0;
+  // The registry may hold adapters for the same task from earlier runs: a route is right when it
+  // reaches an adapter trained for the input's task, whichever run made it.
+  const taskOf = new Map<string, string>(adapters.map((a) => [a.digest, a.task]));
+  const routedTask = async (digest: string) => {
+    if (!taskOf.has(digest)) taskOf.set(digest, (await withRetries(() => callUnary(s.clients.artifacts, 'getArtifact', { digest }))).labels['task'] ?? '');
+    return taskOf.get(digest);
+  };
   for (const adapter of adapters) {
     const test = loadTask(adapter.task).test;
     for (let i = 0; i < Math.min(perTask, test.ids.length); i++) {
@@ -328,7 +335,7 @@ async function retrieveAndPredict(s: Steps, backbone: string, adapters: readonly
       const prediction = await withRetries(() => callUnary(s.clients.retrieve, 'predict', { baseModelDigest: backbone, inputsSafetensors: blob, adapterDigest: '' }));
       if (ranked.adapters.length === 0) throw new PatchworkError('FAILED_PRECONDITION', 'Retrieve found no adapter for the backbone');
       routes[prediction.adapterDigest] = (routes[prediction.adapterDigest] ?? 0) + 1;
-      if (prediction.adapterDigest === adapter.digest) {
+      if ((await routedTask(prediction.adapterDigest)) === adapter.task) {
         routedCorrectly++;
         if ((await argmaxOf(prediction.outputsSafetensors, s.options.workDir)) === test.labels[i]) predictedCorrectly++;
       }
