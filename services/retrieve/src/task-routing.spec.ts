@@ -57,15 +57,16 @@ describe('routing between adapters by the task they were trained for', () => {
       model,
       TASKS.map((task) => {
         const train = loadTask(task).train;
-        return { adapterId: adapters.get(task) as string, images: train.inputs.slice(0, EXAMPLES_PER_TASK), labels: train.labels.subarray(0, EXAMPLES_PER_TASK) };
+        return { adapterId: adapters.get(task) as string, images: (train.inputs as Float32Array[]).slice(0, EXAMPLES_PER_TASK), labels: train.labels.subarray(0, EXAMPLES_PER_TASK) };
       }),
     );
     try {
       for (const task of TASKS) {
         const test = loadTask(task).test;
         for (let i = 0; i < 3; i++) {
-          const blob = await imageBlob(test.inputs[i]);
-          const expected = router.rank([test.inputs[i]]).map((r) => r.adapterId);
+          const image = test.inputs[i] as Float32Array;
+          const blob = await imageBlob(image);
+          const expected = router.rank([image]).map((r) => r.adapterId);
           const retrieved = await callUnary(client, 'retrieve', { baseModelDigest: base, inputsSafetensors: blob, topK: 2 });
           expect(retrieved.adapters.map((a) => a.adapterDigest)).toEqual(expected);
           const predicted = await callUnary(client, 'predict', { baseModelDigest: base, inputsSafetensors: blob, adapterDigest: '' });
