@@ -4,6 +4,7 @@
 // Metrics
 export { getMetric, listMetrics, DEFAULT_METRICS } from './metrics/registry';
 export type { AggregationContext, MetricDefinition, MetricItem, MetricKwargs, OutputType, ScoredDoc } from './metrics/types';
+export type { ClassCounts } from './metrics/confusion';
 export { OUTPUT_TYPES } from './metrics/types';
 export { aggregate } from './metrics/common';
 export { codePointLength, normalisedChoice } from './metrics/acc-norm';
@@ -14,8 +15,8 @@ export { exactMatch } from './metrics/exact-match';
 export type { ExactMatchOptions } from './metrics/exact-match';
 export { argmax } from './stats/argmax';
 export { mean, meanStderr, sampleStddev } from './stats/moments';
-export { BOOTSTRAP_CHUNK, DEFAULT_BOOTSTRAP_ITERS, bootstrapStderrs } from './stats/bootstrap';
-export type { BootstrapOptions, ResampledStatistic } from './stats/bootstrap';
+export { BOOTSTRAP_CHUNK, DEFAULT_BOOTSTRAP_ITERS, bootstrapGroupStderrs, bootstrapStderrs } from './stats/bootstrap';
+export type { BootstrapOptions, ResampledGroup, ResampledStatistic } from './stats/bootstrap';
 export { PythonRandom } from './stats/python-random';
 
 // Tasks
@@ -41,10 +42,14 @@ export { buildResults, serialiseConfig } from './runner/results';
 export type { AggregateOptions, EvalResults } from './runner/results';
 export { countBytes, countWords } from './lm/text-units';
 export { encodePair, rollingWindows } from './lm/requests';
+export { generate } from './lm/generate';
+export type { GenerateOptions, Generation } from './lm/generate';
 export type { TokenRequest } from './lm/requests';
 
 // Scale-out
-export { checkShardRange, planShards, shardRange } from './shards/plan';
+export { AUTO_SHARDS, MAX_AUTO_SHARD_SIZE, autoShardSize, checkShardRange, planShards, shardRange } from './shards/plan';
+export { ResourceCache } from './cache/resource-cache';
+export type { ResourceCacheOptions, ResourceCacheStats, ResourceLease } from './cache/resource-cache';
 export type { ShardPlan, ShardRange } from './shards/plan';
 export { reduceShards } from './shards/reduce';
 export type { EvaluationOutput } from './shards/reduce';

@@ -5,6 +5,7 @@ import { EvaluateClient, Job, JobsClient, JobState, SubmitEvaluationRequest } fr
 import { saveTinyVit as saveVit } from '@patchwork/evaluate/src/testing/tiny-models';
 import { callUnary, createGrpcClient, readPlatformConfig, RunningPlatform, serve } from '@patchwork/platform';
 import { tf } from '@patchwork/tensor';
+import { evaluationCaches } from './evaluation-inputs';
 import { evaluateServiceModule, RESULTS_FILE, samplesFile } from './index';
 
 let root: string;
@@ -80,6 +81,41 @@ describe('evaluate service', () => {
     const dir = await platform.runtime.artifacts.materialize(compared.outputs[0].digest);
     const compat = JSON.parse(await fs.readFile(path.join(dir, 'compatibility.json'), 'utf8'));
     expect(compat.negative_flip_rate).toBe(report.compatibility.negative_flip_rate);
+  });
+
+  it('loads a model once for all the shards and jobs that use it, reloads it when its files change, and frees it on eviction', async () => {
+    const { models } = evaluationCaches(platform.runtime);
+    models.clear();
+    const tensorsBefore = tf.memory().numTensors;
+    const count = () => {
+      const { hits, misses } = models.stats();
+      return hits + misses;
+    };
+    const dir = await saveVit(path.join(root, 'vit-cache'), 8);
+    const start = models.stats();
+    const acquisitions = () => count() - (start.hits + start.misses);
+    // 96 documents in shards of 16: six shards, two at a time (worker concurrency 2), one load.
+    const explicit = await results(await finished((await callUnary(evaluate, 'submitEvaluation', request('cache-explicit', dir, 16))).job!.id));
+    expect(models.stats().misses - start.misses).toBe(1);
+    expect(acquisitions()).toBe(6);
+    // Batches of 8 in one shard, then with no shard size: dealt into 12 shards of one batch
+    // (autoShardSize). Same numbers either way, and still no second load.
+    const whole = await results(await finished((await callUnary(evaluate, 'submitEvaluation', request('cache-whole', dir, 96, { batchSize: 8 }))).job!.id));
+    const auto = await results(await finished((await callUnary(evaluate, 'submitEvaluation', request('cache-auto', dir, 0, { batchSize: 8 }))).job!.id));
+    expect(acquisitions()).toBe(6 + 1 + 12);
+    expect(models.stats().misses - start.misses).toBe(1);
+    expect(auto.results).toEqual(whole.results);
+    expect(auto.samples).toBe(whole.samples);
+    expect(explicit.samples.trim().split('\n')).toHaveLength(96);
+
+    // The same path rewritten with other weights is another model.
+    await saveVit(dir, 9);
+    const rewritten = await results(await finished((await callUnary(evaluate, 'submitEvaluation', request('cache-rewritten', dir, 16))).job!.id));
+    expect(models.stats().misses - start.misses).toBe(2);
+    expect(rewritten.samples).not.toBe(explicit.samples);
+    expect(models.stats().entries).toBeLessThanOrEqual(2);
+    models.clear();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
   });
 
   it('refuses bad requests before accepting a job', async () => {

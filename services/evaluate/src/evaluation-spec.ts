@@ -10,7 +10,8 @@ export interface EvaluationSpec {
   /** A registered task name, or a task config as YAML (it has a newline). */
   task: string;
   batchSize: number;
-  shardSize: number;
+  /** Documents per shard; left out, the coordinator picks one from the job's size (`autoShardSize`). */
+  shardSize?: number;
   limit?: number;
   gate?: GateRule;
   baselineJobId?: string;
@@ -37,10 +38,10 @@ export function evaluationSpecFromRequest(request: SubmitEvaluationRequest): Eva
   if (request.adapterDigest) attempt(problems, () => validateDigest(request.adapterDigest, 'adapter_digest'));
   if (!request.task.trim()) problems.add('task', 'required: a registered task name or a task config as YAML');
   const batchSize = request.batchSize || 32;
-  const shardSize = request.shardSize || 256;
+  const shardSize = request.shardSize || undefined;
   if (batchSize > MAX_BATCH) problems.add('batch_size', `at most ${MAX_BATCH}`);
-  if (shardSize > MAX_SHARD) problems.add('shard_size', `at most ${MAX_SHARD}`);
-  if (shardSize < batchSize) problems.add('shard_size', `must be at least batch_size (${batchSize}): shards hold whole batches`);
+  if (shardSize !== undefined && shardSize > MAX_SHARD) problems.add('shard_size', `at most ${MAX_SHARD}`);
+  if (shardSize !== undefined && shardSize < batchSize) problems.add('shard_size', `must be at least batch_size (${batchSize}): shards hold whole batches`);
   let gate: GateRule | undefined;
   if (request.gateJson) {
     gate = attempt(problems, () => {

@@ -8,6 +8,36 @@ export interface LabelPairs {
   readonly preds: Int32Array;
   /** Largest label + 1. */
   readonly size: number;
+  /**
+   * Each document's confusion cell, numbered densely over the (gold, pred) combinations that
+   * occur; `cellGold[c]` / `cellPred[c]` name cell c. A resample's counts are then one histogram
+   * pass over the documents plus one pass over the cells, which is what keeps 100 000 bootstrap
+   * replicates cheap.
+   */
+  readonly cells: Int32Array;
+  readonly cellGold: Int32Array;
+  readonly cellPred: Int32Array;
+}
+
+function denseCells(golds: Int32Array, preds: Int32Array): Pick<LabelPairs, 'cells' | 'cellGold' | 'cellPred'> {
+  // Nested maps: gold * size + pred can pass 2^53 for labels near 2^31.
+  const ids = new Map<number, Map<number, number>>();
+  const cellGold: number[] = [];
+  const cellPred: number[] = [];
+  const cells = new Int32Array(golds.length);
+  for (let i = 0; i < golds.length; i++) {
+    let byPred = ids.get(golds[i]);
+    if (byPred === undefined) ids.set(golds[i], (byPred = new Map()));
+    let id = byPred.get(preds[i]);
+    if (id === undefined) {
+      id = cellGold.length;
+      byPred.set(preds[i], id);
+      cellGold.push(golds[i]);
+      cellPred.push(preds[i]);
+    }
+    cells[i] = id;
+  }
+  return { cells, cellGold: Int32Array.from(cellGold), cellPred: Int32Array.from(cellPred) };
 }
 
 export function labelPairs(items: readonly MetricItem[], metric: string): LabelPairs {
@@ -20,7 +50,7 @@ export function labelPairs(items: readonly MetricItem[], metric: string): LabelP
   };
   const golds = Int32Array.from(g, (v, i) => check(v, 'gold', i));
   const preds = Int32Array.from(p, (v, i) => check(v, 'predicted', i));
-  return { golds, preds, size };
+  return { golds, preds, size, ...denseCells(golds, preds) };
 }
 
 /** Per-class counts of a single-label classification, in reusable buffers indexed by label. */
@@ -32,6 +62,7 @@ export class ClassCounts {
   readonly predTotals: Int32Array;
   correct = 0;
   n = 0;
+  private histogram = new Int32Array(0);
 
   constructor(readonly size: number) {
     this.tp = new Int32Array(size);
@@ -43,23 +74,30 @@ export class ClassCounts {
 
   /** Counts the pairs at `indices` (a bootstrap resample may repeat them), replacing earlier counts. */
   count(pairs: LabelPairs, indices: ArrayLike<number>): this {
+    if (this.histogram.length !== pairs.cellGold.length) this.histogram = new Int32Array(pairs.cellGold.length);
+    const histogram = this.histogram;
+    histogram.fill(0);
+    const cells = pairs.cells;
+    for (let k = 0; k < indices.length; k++) histogram[cells[indices[k]]]++;
     this.tp.fill(0);
     this.fp.fill(0);
     this.fn.fill(0);
     this.goldTotals.fill(0);
     this.predTotals.fill(0);
     let correct = 0;
-    for (let k = 0; k < indices.length; k++) {
-      const gold = pairs.golds[indices[k]];
-      const pred = pairs.preds[indices[k]];
-      this.goldTotals[gold]++;
-      this.predTotals[pred]++;
+    for (let c = 0; c < histogram.length; c++) {
+      const times = histogram[c];
+      if (times === 0) continue;
+      const gold = pairs.cellGold[c];
+      const pred = pairs.cellPred[c];
+      this.goldTotals[gold] += times;
+      this.predTotals[pred] += times;
       if (gold === pred) {
-        this.tp[gold]++;
-        correct++;
+        this.tp[gold] += times;
+        correct += times;
       } else {
-        this.fp[pred]++;
-        this.fn[gold]++;
+        this.fp[pred] += times;
+        this.fn[gold] += times;
       }
     }
     this.correct = correct;

@@ -23,11 +23,22 @@ function classF1(counts: ClassCounts, label: number, zeroDivision: number): numb
 
 /** Unweighted mean of per-class F1 (sklearn `average='macro'`). NaN when no class is scored. */
 export function macroF1FromCounts(counts: ClassCounts, options: F1Options = {}): number {
-  const labels = options.labels ?? counts.present();
-  if (labels.length === 0) return Number.NaN;
+  const zeroDivision = options.zeroDivision ?? 0;
   let s = 0;
-  for (const label of labels) s += classF1(counts, label, options.zeroDivision ?? 0);
-  return s / labels.length;
+  let scored = 0;
+  if (options.labels !== undefined) {
+    for (const label of options.labels) s += classF1(counts, label, zeroDivision);
+    scored = options.labels.length;
+  } else {
+    // The present classes in ascending order, as `counts.present()` lists them, without allocating:
+    // this runs once per bootstrap replicate.
+    for (let label = 0; label < counts.size; label++) {
+      if (counts.goldTotals[label] + counts.predTotals[label] === 0) continue;
+      s += classF1(counts, label, zeroDivision);
+      scored++;
+    }
+  }
+  return scored === 0 ? Number.NaN : s / scored;
 }
 
 /**
@@ -39,10 +50,19 @@ export function microF1FromCounts(counts: ClassCounts, options: F1Options = {}):
   let tp = 0;
   let fp = 0;
   let fn = 0;
-  for (const label of options.labels ?? counts.present()) {
-    tp += counts.at(counts.tp, label);
-    fp += counts.at(counts.fp, label);
-    fn += counts.at(counts.fn, label);
+  if (options.labels !== undefined) {
+    for (const label of options.labels) {
+      tp += counts.at(counts.tp, label);
+      fp += counts.at(counts.fp, label);
+      fn += counts.at(counts.fn, label);
+    }
+  } else {
+    // Absent classes have no tp, fp or fn, so summing over every class equals summing over the present ones.
+    for (let label = 0; label < counts.size; label++) {
+      tp += counts.tp[label];
+      fp += counts.fp[label];
+      fn += counts.fn[label];
+    }
   }
   const denom = 2 * tp + fp + fn;
   return denom === 0 ? (options.zeroDivision ?? 0) : (2 * tp) / denom;
@@ -97,6 +117,10 @@ function optionsFor(kwargs: MetricKwargs, context: AggregationContext, metric: s
 }
 
 function f1Metric(name: string, average: 'macro' | 'micro', description: string): MetricDefinition {
+  const fromCounts = (kwargs: MetricKwargs, context: AggregationContext) => {
+    const options = optionsFor(kwargs, context, name);
+    return average === 'macro' ? (counts: ClassCounts) => macroF1FromCounts(counts, options) : (counts: ClassCounts) => microF1FromCounts(counts, options);
+  };
   return {
     name,
     description,
@@ -108,10 +132,11 @@ function f1Metric(name: string, average: 'macro' | 'micro', description: string)
     item: (doc) => goldPredItem(doc, name),
     aggregator: (items, kwargs, context) => {
       const pairs = labelPairs(items, name);
-      const options = optionsFor(kwargs, context, name);
+      const score = fromCounts(kwargs, context);
       const counts = new ClassCounts(pairs.size);
-      return (indices) => (average === 'macro' ? macroF1FromCounts(counts.count(pairs, indices), options) : microF1FromCounts(counts.count(pairs, indices), options));
+      return (indices) => score(counts.count(pairs, indices));
     },
+    fromCounts,
   };
 }
 
@@ -128,11 +153,15 @@ export const f1BinaryMetric: MetricDefinition = {
   stderr: 'bootstrap',
   parseKwargs: parseF1Kwargs('f1', false),
   item: (doc) => goldPredItem(doc, 'f1'),
-  aggregator: (items, kwargs) => {
+  aggregator: (items, kwargs, context) => {
     const pairs = labelPairs(items, 'f1');
     const counts = new ClassCounts(pairs.size);
-    const zeroDivision = (kwargs.zero_division ?? 0) as 0 | 1;
     if (pairs.size > 2) throw binaryOnly(pairs.size - 1);
-    return (indices) => binaryF1FromCounts(counts.count(pairs, indices), { zeroDivision });
+    const score = f1BinaryMetric.fromCounts!(kwargs, context);
+    return (indices) => score(counts.count(pairs, indices));
+  },
+  fromCounts: (kwargs) => {
+    const options = { zeroDivision: (kwargs.zero_division ?? 0) as 0 | 1 };
+    return (counts) => binaryF1FromCounts(counts, options);
   },
 };

@@ -52,4 +52,5 @@ export const mccMetric: MetricDefinition = {
     const counts = new ClassCounts(pairs.size);
     return (indices) => mccFromCounts(counts.count(pairs, indices));
   },
+  fromCounts: () => mccFromCounts,
 };

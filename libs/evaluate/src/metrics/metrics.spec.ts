@@ -1,5 +1,9 @@
 import fc from 'fast-check';
+import { buildResults } from '../runner/results';
+import { SHARD_FORMAT, type ShardResult } from '../runner/shard-result';
+import type { SampleLog } from '../runner/samples';
 import { bootstrapStderrs } from '../stats/bootstrap';
+import type { TaskConfig } from '../tasks/task-config';
 import { normalisedChoice } from './acc-norm';
 import { aggregate, allIndices } from './common';
 import { exactMatch } from './exact-match';
@@ -200,6 +204,30 @@ describe('bootstrap standard errors against lm-eval (CPython references)', () =>
     ];
     const wppl = getMetric('word_perplexity');
     expect(bootstrapStderrs(ll.length, { w: wppl.aggregator(ll, {}, {}) }, { iters: 3000 }).w).toBeCloseTo(4.536771248034458, 10);
+  });
+});
+
+describe('results share one confusion count per resample among F1 and MCC', () => {
+  it('gives every stderr bit for bit what bootstrapping each metric alone gives, labels options included', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat({ max: 3 }), fc.nat({ max: 3 })), { minLength: 2, maxLength: 30 }), (docs) => {
+        const items = docs.map(([g, p]) => [g, p] as const);
+        const specs = [
+          { metric: 'f1_macro', kwargs: { labels: 'all' } },
+          { metric: 'mcc', kwargs: {} },
+          { metric: 'f1_micro', kwargs: {} },
+        ];
+        const config = { task: 't', metric_list: specs.map((m) => ({ ...m, aggregation: 'x', higher_is_better: true })), metadata: { version: 1 } } as unknown as TaskConfig;
+        const samples = items.map((item, i) => ({ doc_id: i, f1_macro: item, mcc: item, f1_micro: item })) as unknown as SampleLog[];
+        const head = { format: SHARD_FORMAT, config, run: { model: null, model_args: null, batch_size: 1, limit: null }, n_samples: { original: items.length, effective: items.length }, num_classes: 4 } as unknown as ShardResult;
+        const row = buildResults(head, samples, { bootstrapIters: 1000, bootstrapSeed: 2 }).results['t'];
+        for (const { metric, kwargs } of specs) {
+          const alone = bootstrapStderrs(items.length, { s: getMetric(metric).aggregator(items, kwargs, { numClasses: 4 }) }, { iters: 1000, seed: 2 }).s;
+          expect(row[`${metric}_stderr,none`]).toBe(Number.isFinite(alone) ? alone : 'N/A');
+        }
+      }),
+      { numRuns: 25 },
+    );
   });
 });
 

@@ -1,3 +1,5 @@
+import type { ClassCounts } from './confusion';
+
 /** How a task turns documents into model requests (lm-eval's `output_type`, plus classifier heads). */
 export type OutputType = 'classification' | 'multiple_choice' | 'loglikelihood_rolling';
 
@@ -60,4 +62,10 @@ export interface MetricDefinition {
    * once per replicate, so it does no validation or allocation of its own.
    */
   aggregator(items: readonly MetricItem[], kwargs: MetricKwargs, context: AggregationContext): (indices: ArrayLike<number>) => number;
+  /**
+   * For metrics of `[gold, pred]` items: the metric from a resample's confusion counts, so that
+   * several such metrics bootstrap off one count per resample. Same value as `aggregator` (which
+   * validates the items, so call it first).
+   */
+  fromCounts?(kwargs: MetricKwargs, context: AggregationContext): (counts: ClassCounts) => number;
 }

@@ -1,7 +1,8 @@
-import { DEFAULT_BOOTSTRAP_ITERS, bootstrapStderrs } from '../stats/bootstrap';
+import { DEFAULT_BOOTSTRAP_ITERS, ResampledGroup, bootstrapGroupStderrs } from '../stats/bootstrap';
 import { meanStderr } from '../stats/moments';
 import { getMetric } from '../metrics/registry';
 import { allIndices } from '../metrics/common';
+import { ClassCounts, LabelPairs, labelPairs } from '../metrics/confusion';
 import type { MetricItem } from '../metrics/types';
 import type { TaskConfig } from '../tasks/task-config';
 import type { SampleLog } from './samples';
@@ -46,6 +47,31 @@ export function serialiseConfig(config: TaskConfig): Record<string, unknown> {
 
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
+function samePairs(a: readonly MetricItem[], b: readonly MetricItem[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as readonly [number, number];
+    const y = b[i] as readonly [number, number];
+    if (x[0] !== y[0] || x[1] !== y[1]) return false;
+  }
+  return true;
+}
+
+/** F1, MCC and friends over the same `[gold, pred]` items: one confusion count per resample serves them all. */
+function confusionGroup(items: readonly MetricItem[], pairs: LabelPairs): { items: readonly MetricItem[]; names: string[]; scores: ((counts: ClassCounts) => number)[]; group: ResampledGroup } {
+  const names: string[] = [];
+  const scores: ((counts: ClassCounts) => number)[] = [];
+  const counts = new ClassCounts(pairs.size);
+  const group: ResampledGroup = {
+    names,
+    compute: (indices, out) => {
+      counts.count(pairs, indices);
+      for (let i = 0; i < scores.length; i++) out[i] = scores[i](counts);
+    },
+  };
+  return { items, names, scores, group };
+}
+
 /**
  * Aggregates per-sample items into lm-eval's results JSON. Every number is a function of the
  * samples in doc order and the bootstrap settings only, so sharded and unsharded runs agree.
@@ -57,20 +83,36 @@ export function buildResults(head: ShardResult, samples: readonly SampleLog[], o
   const context = { numClasses: head.num_classes ?? undefined };
   const row: Record<string, string | number | null> = { alias: config.task };
   const higher: Record<string, boolean> = {};
-  const bootstrapped: Record<string, (idx: Int32Array) => number> = {};
+  const groups: ResampledGroup[] = [];
+  let confusion: ReturnType<typeof confusionGroup> | undefined;
   const values = new Map<string, number>();
   const stderrs = new Map<string, number>();
   for (const spec of config.metric_list) {
     const metric = getMetric(spec.metric);
     const kwargs = metric.parseKwargs(spec.kwargs, spec.metric);
     const items = samples.map((s) => s[spec.metric] as MetricItem);
+    // Compiling the aggregator validates the items, before any shared path relies on them.
     const at = metric.aggregator(items, kwargs, context);
     values.set(spec.metric, at(allIndices(items.length)));
     if (metric.stderr === 'mean') stderrs.set(spec.metric, meanStderr(items as number[]));
-    else bootstrapped[spec.metric] = at;
+    else if (metric.fromCounts !== undefined && (confusion === undefined || samePairs(confusion.items, items))) {
+      if (confusion === undefined) {
+        confusion = confusionGroup(items, labelPairs(items, spec.metric));
+        groups.push(confusion.group);
+      }
+      confusion.names.push(spec.metric);
+      confusion.scores.push(metric.fromCounts(kwargs, context));
+    } else {
+      groups.push({
+        names: [spec.metric],
+        compute: (indices, out) => {
+          out[0] = at(indices);
+        },
+      });
+    }
     higher[spec.metric] = spec.higher_is_better;
   }
-  const boot = Object.keys(bootstrapped).length > 0 ? bootstrapStderrs(samples.length, bootstrapped, { iters, seed }) : {};
+  const boot = groups.length > 0 ? bootstrapGroupStderrs(samples.length, groups, { iters, seed }) : {};
   for (const spec of config.metric_list) {
     const se = stderrs.get(spec.metric) ?? boot[spec.metric];
     row[`${spec.metric},none`] = finiteOrNull(values.get(spec.metric) as number);

@@ -37,6 +37,26 @@ export function planShards(numDocs: number, shardSize: number, options: { batchS
   return { numDocs, shardSize: size, shards };
 }
 
+/** Largest shard the automatic size picks: a shard redone after a replica dies redoes at most this many documents. */
+export const MAX_AUTO_SHARD_SIZE = 256;
+/** Shards the automatic size aims for, so replicas finish together: the last shard is at most 1/16 of the job. */
+export const AUTO_SHARDS = 16;
+
+/**
+ * A shard size for a job when the caller gives none: about `AUTO_SHARDS` shards, each a whole
+ * number of batches, at least one batch and at most `MAX_AUTO_SHARD_SIZE` documents (or one batch
+ * when batches are larger). Few large shards leave replicas idle at the end of a job (one replica
+ * computes the last shard alone); many tiny ones pay the queue round trip per shard.
+ */
+export function autoShardSize(numDocs: number, batchSize: number): number {
+  const problems = new ViolationCollector();
+  checkCount(numDocs, 'numDocs', problems);
+  checkCount(batchSize, 'batchSize', problems);
+  problems.throwIfAny();
+  const batchesPerShard = Math.max(1, Math.min(Math.ceil(numDocs / AUTO_SHARDS / batchSize), Math.floor(MAX_AUTO_SHARD_SIZE / batchSize)));
+  return batchesPerShard * batchSize;
+}
+
 /**
  * The range of shard `index` of `count` when a job is split evenly: whole batches are dealt out
  * as evenly as possible (shards differ by at most one batch; some are empty if there are more

@@ -7,7 +7,8 @@ import { loadTaskConfig } from '../tasks/load-task-config';
 import { commaDocs } from '../testing/docs';
 import { BOOT, COMMA_MC, loadBpe } from '../testing/tasks';
 import { tinyGpt2, tinyVit } from '../testing/tiny-models';
-import { planShards, shardRange } from './plan';
+import fc from 'fast-check';
+import { AUTO_SHARDS, MAX_AUTO_SHARD_SIZE, autoShardSize, planShards, shardRange } from './plan';
 import { reduceShards } from './reduce';
 
 let bpe: Tokenizer;
@@ -79,6 +80,28 @@ describe('shard bookkeeping', () => {
     expect(partial.results['n-samples'].digits.effective).toBe(4);
     expect(partial.shard.shard).toEqual({ index: 1, count: 3, start: 4, end: 8 });
     model.dispose();
+  });
+
+  it('sizes shards automatically: whole batches, about 16 shards, none above 256 documents unless one batch is', () => {
+    expect(autoShardSize(179, 8)).toBe(16);
+    expect(autoShardSize(96, 16)).toBe(16);
+    expect(autoShardSize(10_000, 32)).toBe(256);
+    expect(autoShardSize(5, 512)).toBe(512);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 200_000 }), fc.integer({ min: 1, max: 1024 }), (numDocs, batch) => {
+        const size = autoShardSize(numDocs, batch);
+        expect(size % batch).toBe(0);
+        expect(size).toBeGreaterThanOrEqual(batch);
+        expect(size).toBeLessThanOrEqual(Math.max(batch, MAX_AUTO_SHARD_SIZE));
+        const capped = size === Math.max(batch, Math.floor(MAX_AUTO_SHARD_SIZE / batch) * batch);
+        const shards = (s: number) => planShards(numDocs, s, { batchSize: batch }).shards.length;
+        // At most AUTO_SHARDS shards unless the size cap forces more, and the smallest such size.
+        if (!capped) expect(shards(size)).toBeLessThanOrEqual(AUTO_SHARDS);
+        if (size > batch && !capped) expect(shards(size - batch)).toBeGreaterThan(AUTO_SHARDS);
+      }),
+    );
+    expect(() => autoShardSize(0, 4)).toThrow(/numDocs/);
+    expect(() => autoShardSize(4, 0)).toThrow(/batchSize/);
   });
 
   it('plans shards aligned to batches', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { argmax } from './argmax';
-import { bootstrapStderrs } from './bootstrap';
+import { bootstrapGroupStderrs, bootstrapStderrs } from './bootstrap';
 import { mean, meanStderr, sampleStddev } from './moments';
 
 describe('argmax', () => {
@@ -65,6 +65,27 @@ describe('bootstrapStderrs', () => {
     expect(calls).toBe(2000);
     const stat = { m: (idx: Int32Array) => mean(Array.from(idx, (i) => golds[i])) };
     expect(bootstrapStderrs(20, stat, { iters: 1000, seed: 1 }).m).not.toBe(bootstrapStderrs(20, stat, { iters: 1000, seed: 0 }).m);
+  });
+
+  it('gives a group of statistics sharing their work exactly what separate statistics give', () => {
+    const first = (idx: Int32Array) => golds[idx[0]];
+    const sum = (idx: Int32Array) => mean(Array.from(idx, (i) => golds[i] * golds[i]));
+    const separate = bootstrapStderrs(golds.length, { first, sum }, { iters: 2000, seed: 3 });
+    const grouped = bootstrapGroupStderrs(
+      golds.length,
+      [
+        {
+          names: ['sum', 'first'],
+          compute: (idx, out) => {
+            out[0] = sum(idx);
+            out[1] = first(idx);
+          },
+        },
+      ],
+      { iters: 2000, seed: 3 },
+    );
+    expect(grouped).toEqual(separate);
+    expect(() => bootstrapGroupStderrs(4, [{ names: ['a'], compute: () => undefined }, { names: ['a'], compute: () => undefined }])).toThrow(/a appears twice/);
   });
 
   it('is NaN for fewer than two items, and validates its options', () => {
