@@ -5,5 +5,3 @@ export { adapterArtifacts, adapterRecordOf, adapterRecords, servableRecords, tag
 export { MOS_ROLE_LABEL, MOS_ROUTER_LABEL, MOS_ROUTER_ROLE, MOS_TASK_LABEL, isMosRouter, mosRoutingFor, registerMosAdapterSet } from './mos-registry';
 export type { MosRouting, RegisteredMosSet } from './mos-registry';
 export { decodeInputs, disposeInputs, encodeLogits } from './tensor-blobs';
-export { safetensorsBytes } from './safetensors-bytes';
-export type { BlobTensor } from './safetensors-bytes';

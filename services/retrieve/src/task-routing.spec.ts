@@ -8,7 +8,7 @@ import { loadModel } from '@patchwork/models';
 import { createAdapter } from '@patchwork/peft';
 import { callUnary, createGrpcClient, readPlatformConfig, type RunningPlatform, serve } from '@patchwork/platform';
 import { TaskPrototypeRouter } from '@patchwork/retrieve';
-import { initBackend, writeSafetensors } from '@patchwork/tensor';
+import { initBackend, safetensorsBytes } from '@patchwork/tensor';
 import { retrieveServiceModule } from './index';
 import { EXAMPLES_PER_TASK } from './task-routing';
 
@@ -19,10 +19,8 @@ let client: RetrieveClient;
 let base: string;
 const adapters = new Map<string, string>();
 
-async function imageBlob(pixels: Float32Array): Promise<Buffer> {
-  const file = path.join(root, `in-${Math.random().toString(36).slice(2)}.safetensors`);
-  await writeSafetensors(file, { pixel_values: { dtype: 'F32', shape: [1, 1, 8, 8], data: pixels } });
-  return fs.readFile(file);
+function imageBlob(pixels: Float32Array): Buffer {
+  return safetensorsBytes({ pixel_values: { dtype: 'F32', shape: [1, 1, 8, 8], data: pixels } });
 }
 
 beforeAll(async () => {
@@ -65,7 +63,7 @@ describe('routing between adapters by the task they were trained for', () => {
         const test = loadTask(task).test;
         for (let i = 0; i < 3; i++) {
           const image = test.inputs[i] as Float32Array;
-          const blob = await imageBlob(image);
+          const blob = imageBlob(image);
           const expected = router.rank([image]).map((r) => r.adapterId);
           const retrieved = await callUnary(client, 'retrieve', { baseModelDigest: base, inputsSafetensors: blob, topK: 2 });
           expect(retrieved.adapters.map((a) => a.adapterDigest)).toEqual(expected);

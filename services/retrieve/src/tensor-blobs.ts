@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { PatchworkError, invalidArgument } from '@patchwork/errors';
 import type { ModelInputs } from '@patchwork/models';
 import { SafetensorsFile, tf } from '@patchwork/tensor';
-import { safetensorsBytes } from './safetensors-bytes';
+import { safetensorsBytes } from '@patchwork/tensor';
 
 // Safetensors names of model inputs (the Hugging Face spelling clients send) -> ModelInputs fields.
 const INPUT_NAMES: Readonly<Record<string, keyof ModelInputs>> = {

@@ -112,7 +112,7 @@ describe('LowRankModel', () => {
       expect(lowRank.isFactoredWeight(f.spec.weightKey)).toBe(true);
       expect([...lowRank.model.substitutes.keys()]).toContain(module);
     }
-    // Parameters held = tensors held: no dense placeholder hides behind the count.
+    // Parameters held = tensors held: a factored layer keeps no dense weight behind the count.
     const held = [...lowRank.model.weights.values(), ...[...lowRank.factors.values()].flatMap((f) => [f.down, f.up])];
     expect(held.reduce((n, t) => n + t.size, 0)).toBe(lowRank.parameterCount());
     // Every matMul of the forward pass, by operand shapes: the dense model multiplies by each

@@ -71,15 +71,19 @@ export async function saveLowRankModel(lowRank: LowRankModel, outDir: string, op
     }
     const module = key.slice(0, -'.weight'.length);
     const factor = lowRank.factors.get(module);
-    if (factor === undefined) throw new PatchworkError('INTERNAL', `no factors for placeholder ${key}`);
+    if (factor === undefined) throw new PatchworkError('INTERNAL', `${key} is marked factored but has no factors`);
     const shapes = storedFactorShapes(shape, factor.rank);
+    // Both stored factors come from one computation; each is handed out once, so the pair is
+    // computed once per module whichever order the writer asks for them in.
+    let pending: { u?: tf.Tensor; v?: tf.Tensor } | undefined;
     for (const [suffix, part, partShape] of [[FACTOR_U_SUFFIX, 'u', shapes.u], [FACTOR_V_SUFFIX, 'v', shapes.v]] as const) {
       const name = module + suffix;
       specs.push({ name, dtype: dtypeOf(key), shape: partShape });
       produce.set(name, () => {
-        const pair = lowRank.storedFactors(module);
-        const keep = pair[part];
-        tf.dispose(part === 'u' ? pair.v : pair.u);
+        pending ??= lowRank.storedFactors(module);
+        const keep = pending[part] as tf.Tensor;
+        pending[part] = undefined;
+        if (pending.u === undefined && pending.v === undefined) pending = undefined;
         return encodeAndDispose(keep, dtypeOf(key), name);
       });
     }

@@ -14,3 +14,4 @@ export type { CheckpointOptions } from './checkpoint';
 export { Checkpoint } from './checkpoint';
 export type { ShardedCheckpointOptions, TensorProducer } from './sharded-writer';
 export { planShards, writeShardedCheckpoint } from './sharded-writer';
+export { safetensorsBytes } from './encode-bytes';

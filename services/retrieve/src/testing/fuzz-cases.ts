@@ -3,7 +3,7 @@ import type { PredictManyRequest, PredictRequest, RetrieveClient, RetrieveReques
 import { PatchworkError } from '@patchwork/errors';
 import { callUnary } from '@patchwork/platform';
 import type { FuzzDigests } from './fuzz-target';
-import { safetensorsBytes } from '../safetensors-bytes';
+import { safetensorsBytes } from '@patchwork/tensor';
 import { pixelBlob } from './pixel-blob';
 
 /**

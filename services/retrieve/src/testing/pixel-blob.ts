@@ -1,4 +1,4 @@
-import { safetensorsBytes } from '../safetensors-bytes';
+import { safetensorsBytes } from '@patchwork/tensor';
 
 /** `count` images of `channels x size x size` float32 pixels from `values` (cycled). */
 export function pixelBlob(count: number, values: readonly number[], geometry: { channels: number; size: number } = { channels: 1, size: 8 }): Buffer {

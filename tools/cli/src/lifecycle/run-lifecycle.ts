@@ -1,11 +1,10 @@
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Job, type ModelSource } from '@patchwork/contracts';
 import { loadTask } from '@patchwork/datasets';
 import { PatchworkError } from '@patchwork/errors';
 import { callUnary } from '@patchwork/platform';
-import { SafetensorsFile, type TensorData, writeSafetensors } from '@patchwork/tensor';
+import { SafetensorsFile, safetensorsBytes } from '@patchwork/tensor';
 import { downloadBundle } from '../remote/transfer';
 import { awaitJob, withRetries } from './await-job';
 import type { LifecycleClients } from './clients';
@@ -286,18 +285,6 @@ async function evaluateAll(s: Steps, backbone: string, adapters: readonly Traine
   };
 }
 
-async function encodeImage(pixels: Float32Array): Promise<Buffer> {
-  const tensors: Record<string, TensorData> = { pixel_values: { dtype: 'F32', shape: [1, 1, 8, 8], data: pixels } };
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-input-'));
-  try {
-    const file = path.join(dir, 'inputs.safetensors');
-    await writeSafetensors(file, tensors);
-    return await fs.readFile(file);
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
-}
-
 async function argmaxOf(blob: Uint8Array, workDir: string): Promise<number> {
   const file = path.join(workDir, `logits-${process.pid}-${Math.random().toString(36).slice(2)}.safetensors`);
   await fs.writeFile(file, blob);
@@ -330,7 +317,7 @@ async function retrieveAndPredict(s: Steps, backbone: string, adapters: readonly
   for (const adapter of adapters) {
     const test = loadTask(adapter.task).test;
     for (let i = 0; i < Math.min(perTask, test.ids.length); i++) {
-      const blob = await encodeImage(test.inputs[i] as Float32Array);
+      const blob = safetensorsBytes({ pixel_values: { dtype: 'F32', shape: [1, 1, 8, 8], data: test.inputs[i] as Float32Array } });
       const ranked = await withRetries(() => callUnary(s.clients.retrieve, 'retrieve', { baseModelDigest: backbone, inputsSafetensors: blob, topK: adapters.length }));
       const prediction = await withRetries(() => callUnary(s.clients.retrieve, 'predict', { baseModelDigest: backbone, inputsSafetensors: blob, adapterDigest: '' }));
       if (ranked.adapters.length === 0) throw new PatchworkError('FAILED_PRECONDITION', 'Retrieve found no adapter for the backbone');
